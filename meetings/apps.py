@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MeetingsConfig(AppConfig):
+    default_auto_field = 'django.db.models.BigAutoField'
+    name = 'meetings'

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class MeetingsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'meetings'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "meetings"

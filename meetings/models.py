@@ -1,3 +1,291 @@
-from django.db import models
+"""Meetings of the KP, their agendas as they changed from version to version, and sessions."""
 
-# Create your models here.
+from django.db import models
+from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
+
+from participants.models import Observer, Participant, Person
+from sources.models import Sourced
+
+
+class MeetingQuerySet(models.QuerySet):
+    def in_year(self, year: int) -> "MeetingQuerySet":
+        return self.filter(start_date__year=year)
+
+
+class Meeting(Sourced):
+    class Kind(models.TextChoices):
+        PLENARY = "plenary", "Plenary"
+        INTERSESSIONAL = "intersessional", "Intersessional"
+        EXTRAORDINARY = "extraordinary", "Extraordinary"
+        # Meetings of other bodies that decide on the KP, such as the UN General Assembly.
+        EXTERNAL = "external", "Meeting of another body"
+
+    slug = models.SlugField(
+        max_length=100,
+        unique=True,
+        help_text="Stable public identifier, e.g. 2022-intersessional-kasane.",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Only where the meeting has a name of its own.",
+    )
+    host = models.ForeignKey(
+        Participant,
+        # A meeting's host is part of history: refuse to delete a participant that hosted one.
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="meetings_hosted",
+    )
+    city = models.CharField(max_length=120, blank=True)
+    country = models.CharField(max_length=120, blank=True)
+    start_date = models.DateField()
+    end_date = models.DateField()
+    chair = models.ForeignKey(
+        Participant,
+        on_delete=models.PROTECT,  # as for host, above
+        null=True,
+        blank=True,
+        related_name="meetings_chaired",
+    )
+    chair_person = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,  # the chairing participant stays on record without the person
+        null=True,
+        blank=True,
+        related_name="meetings_chaired",
+    )
+    communique_adopted = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Empty until known; no for a meeting that ended without a final communique.",
+    )
+    summary = models.TextField(blank=True)
+    attendees = models.ManyToManyField(
+        Participant,
+        through="Attendance",
+        related_name="meetings_attended",
+        blank=True,
+    )
+    history = HistoricalRecords()
+
+    objects = MeetingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-start_date"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__gte=F("start_date")),
+                name="meeting_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=~Q(slug=""), name="meeting_slug_not_empty"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["kind", "start_date"], name="meeting_kind_start")
+        ]
+
+    def __str__(self) -> str:
+        place = self.city or self.country
+        return f"{self.start_date.year} {self.get_kind_display().lower()}" + (
+            f", {place}" if place else ""
+        )
+
+    @property
+    def year(self) -> int:
+        return self.start_date.year
+
+
+class Attendance(models.Model):
+    """A participant recorded as taking part in a meeting (where attendance is recorded)."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="attendance"
+    )
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.PROTECT,  # attendance is history; keep the participant it names
+        related_name="attendance",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "participant"], name="attendance_one_per_participant"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_id} at {self.meeting_id}"
+
+
+class AgendaVersion(Sourced):
+    """One version of a meeting's agenda: a dated draft, a revision, or the agenda as adopted."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="agenda_versions"
+    )
+    number = models.PositiveSmallIntegerField(
+        help_text="1 for the first version known, and so on."
+    )
+    label = models.CharField(
+        max_length=200, help_text="e.g. Draft agenda, Agenda as adopted."
+    )
+    dated = models.DateField(
+        null=True, blank=True, help_text="Empty when no source dates it."
+    )
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["meeting", "number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "number"], name="agenda_version_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__gte=1), name="agenda_version_number_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        when = f" of {self.dated:%-d %B %Y}" if self.dated else ""
+        return f"{self.label}{when} (v{self.number})"
+
+
+class AgendaItem(Sourced):
+    """An item that stood on (or was proposed for) a meeting's agenda, across its versions."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="agenda_items"
+    )
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    time_slot_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Time allotted, where a source gives it (e.g. 60).",
+    )
+    proposers = models.ManyToManyField(
+        Participant, related_name="agenda_items_proposed", blank=True
+    )
+    observer_proposers = models.ManyToManyField(
+        Observer, related_name="agenda_items_proposed", blank=True
+    )
+    proposers_note = models.TextField(
+        blank=True,
+        help_text="What the sources say of proposers they do not name, or disagree on.",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["meeting", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["meeting", "title"], name="agenda_item_title_unique"
+            ),
+            models.CheckConstraint(
+                condition=~Q(title=""), name="agenda_item_title_not_empty"
+            ),
+            models.CheckConstraint(
+                condition=Q(time_slot_minutes__isnull=True)
+                | Q(time_slot_minutes__gt=0),
+                name="agenda_item_time_slot_positive",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AgendaEntry(models.Model):
+    """An item's place and status in one agenda version, so its history can be shown."""
+
+    class Status(models.TextChoices):
+        PROPOSED = "proposed", "Proposed"
+        INCLUDED = "included", "Included"
+        REMOVED = "removed", "Removed"
+        DEFERRED = "deferred", "Deferred"
+        DISCUSSED = "discussed", "Discussed"
+
+    version = models.ForeignKey(
+        AgendaVersion, on_delete=models.CASCADE, related_name="entries"
+    )
+    item = models.ForeignKey(
+        AgendaItem, on_delete=models.CASCADE, related_name="entries"
+    )
+    status = models.CharField(max_length=12, choices=Status.choices)
+    order = models.PositiveSmallIntegerField(default=0)
+    time_slot_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Only where this version gives the item a different slot.",
+    )
+    removal_decision = models.ForeignKey(
+        "proposals.Decision",
+        # The decision is the reason the item went; deleting it would leave a removal unexplained.
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="removed_entries",
+        help_text="The decision whose objections removed the item (required when removed).",
+    )
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["version", "order", "id"]
+        verbose_name_plural = "agenda entries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["version", "item"], name="agenda_entry_one_per_version"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="removed") | Q(removal_decision__isnull=False),
+                name="agenda_entry_removal_has_decision",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="removed") | Q(removal_decision__isnull=True),
+                name="agenda_entry_decision_only_when_removed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item.title}: {self.get_status_display()}"
+
+
+class Session(Sourced):
+    """A session of a meeting, where something about it is on record (chair, boycott, press)."""
+
+    meeting = models.ForeignKey(
+        Meeting, on_delete=models.CASCADE, related_name="sessions"
+    )
+    title = models.CharField(max_length=200)
+    date = models.DateField(null=True, blank=True)
+    chaired_by = models.ForeignKey(
+        Participant,
+        on_delete=models.PROTECT,  # session history names the participant; keep it
+        null=True,
+        blank=True,
+        related_name="sessions_chaired",
+    )
+    boycotted_by = models.ManyToManyField(
+        Participant, related_name="sessions_boycotted", blank=True
+    )
+    press_excluded = models.BooleanField(
+        null=True,
+        blank=True,
+        help_text="Journalists asked to leave; empty when not known.",
+    )
+    note = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["meeting", "date", "id"]
+
+    def __str__(self) -> str:
+        return self.title

@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class ParticipantsConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'participants'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "participants"

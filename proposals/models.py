@@ -1,3 +1,384 @@
-from django.db import models
+"""Letters, proposals, decisions and every participant's position on them."""
 
-# Create your models here.
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from meetings.models import AgendaItem, Meeting
+from participants.models import Observer, Participant, Person
+from sources.models import DatePrecision, Source, Sourced, format_partial_date
+
+
+class Letter(Sourced):
+    class Publicity(models.TextChoices):
+        PUBLIC = "public", "Published"
+        LEAKED = "leaked", "Not published; seen or quoted by the press"
+        UNKNOWN = "unknown", "Not known"
+
+    date = models.DateField(null=True, blank=True)
+    date_precision = models.CharField(
+        max_length=5,
+        choices=DatePrecision.choices,
+        default=DatePrecision.DAY,
+        help_text="How much of the date the sources give; the date is the first day of that span.",
+    )
+    date_note = models.CharField(
+        max_length=300, blank=True, help_text="How the date was read from the source."
+    )
+    authors = models.ManyToManyField(Participant, related_name="letters", blank=True)
+    observer_authors = models.ManyToManyField(
+        Observer, related_name="letters", blank=True
+    )
+    signatory = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,  # the letter stays on record without its signatory
+        null=True,
+        blank=True,
+        related_name="letters_signed",
+    )
+    addressee = models.CharField(max_length=200, blank=True)
+    subject = models.CharField(max_length=300)
+    summary = models.TextField(help_text="In our own words.")
+    publicity = models.CharField(
+        max_length=8, choices=Publicity.choices, default=Publicity.UNKNOWN
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(subject=""), name="letter_subject_not_empty"
+            ),
+        ]
+        indexes = [models.Index(fields=["date"], name="letter_date")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} ({self.date_display})"
+
+    @property
+    def date_display(self) -> str:
+        return format_partial_date(self.date, self.date_precision)
+
+
+class Quote(models.Model):
+    """A short quotation, attributed to its speaker and to the source that reports it."""
+
+    letter = models.ForeignKey(
+        Letter, on_delete=models.CASCADE, null=True, blank=True, related_name="quotes"
+    )
+    text = models.CharField(max_length=600)
+    speaker = models.ForeignKey(
+        Person,
+        on_delete=models.SET_NULL,  # keep the quote; speaker_label still says who spoke
+        null=True,
+        blank=True,
+        related_name="quotes",
+    )
+    speaker_label = models.CharField(
+        max_length=200,
+        help_text="As the source describes the speaker, e.g. the Russian KP delegate.",
+    )
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.PROTECT,  # a quote without its source may not stand
+        related_name="quotes",
+    )
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(text=""), name="quote_text_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"“{self.text}” — {self.speaker_label}"
+
+
+class Proposal(Sourced):
+    class Kind(models.TextChoices):
+        AGENDA_ITEM = "agenda_item", "Agenda item"
+        SCHEME_AMENDMENT = "scheme_amendment", "Amendment to the certification scheme"
+        DEFINITION_AMENDMENT = (
+            "definition_amendment",
+            "Amendment to the conflict-diamond definition",
+        )
+        SUSPENSION_OR_EXCLUSION = (
+            "suspension_or_exclusion",
+            "Suspension or exclusion motion",
+        )
+        COMMUNIQUE_TEXT = "communique_text", "Communique text"
+        PROCEDURAL = "procedural", "Procedural"
+        RESOLUTION = "resolution", "Resolution of another body"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "No decision on record"
+        ADOPTED = "adopted", "Adopted"
+        NOT_ADOPTED = "not_adopted", "Not adopted"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    slug = models.SlugField(max_length=120, unique=True)
+    title = models.CharField(max_length=300)
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    summary = models.TextField(blank=True)
+    sponsors = models.ManyToManyField(
+        Participant, related_name="proposals_sponsored", blank=True
+    )
+    observer_sponsors = models.ManyToManyField(
+        Observer, related_name="proposals_sponsored", blank=True
+    )
+    sponsors_note = models.TextField(
+        blank=True,
+        help_text="What the sources say of sponsors they do not name, or disagree on.",
+    )
+    letters = models.ManyToManyField(Letter, related_name="proposals", blank=True)
+    meeting = models.ForeignKey(
+        Meeting,
+        on_delete=models.PROTECT,  # a proposal put to a meeting is part of that meeting's record
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
+    agenda_item = models.ForeignKey(
+        AgendaItem,
+        on_delete=models.SET_NULL,  # the proposal stands on its own if the item is deleted
+        null=True,
+        blank=True,
+        related_name="proposals",
+    )
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(title=""), name="proposal_title_not_empty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Decision(Sourced):
+    """A decision on one subject: an agenda item, a proposal, or a meeting's communique."""
+
+    class SubjectKind(models.TextChoices):
+        AGENDA_ITEM = "agenda_item", "Agenda item"
+        PROPOSAL = "proposal", "Proposal"
+        COMMUNIQUE = "communique", "Communique"
+
+    class Method(models.TextChoices):
+        MEETING = "meeting", "At a meeting"
+        WRITTEN_PROCEDURE = "written_procedure", "By written procedure"
+
+    class Outcome(models.TextChoices):
+        ADOPTED = "adopted", "Adopted"
+        BLOCKED = "blocked", "Blocked"
+        UNDETERMINED = "undetermined", "Undetermined"
+
+    title = models.CharField(max_length=300)
+    subject_kind = models.CharField(max_length=12, choices=SubjectKind.choices)
+    agenda_item = models.ForeignKey(
+        AgendaItem,
+        on_delete=models.PROTECT,  # a decision without its subject would be meaningless
+        null=True,
+        blank=True,
+        related_name="decisions",
+    )
+    proposal = models.ForeignKey(
+        Proposal,
+        on_delete=models.PROTECT,  # as for agenda_item, above
+        null=True,
+        blank=True,
+        related_name="decisions",
+    )
+    meeting = models.ForeignKey(
+        Meeting,
+        on_delete=models.PROTECT,  # decisions are the meeting's record; keep the meeting
+        null=True,
+        blank=True,
+        related_name="decisions",
+        help_text="The meeting that decided; for a communique, the meeting it would close.",
+    )
+    method = models.CharField(
+        max_length=20, choices=Method.choices, default=Method.MEETING
+    )
+    date = models.DateField(null=True, blank=True)
+    date_precision = models.CharField(
+        max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
+    )
+    summary = models.TextField(blank=True)
+    positions_complete = models.BooleanField(
+        default=False,
+        help_text="Every participant's position is on record; silence then counts as consent.",
+    )
+    reported_outcome = models.CharField(
+        max_length=12,
+        choices=Outcome.choices,
+        default=Outcome.UNDETERMINED,
+        help_text="What the sources report happened.",
+    )
+    outcome = models.CharField(
+        max_length=12,
+        choices=Outcome.choices,
+        default=Outcome.UNDETERMINED,
+        editable=False,
+        help_text="Set by the consensus engine from the positions, never by hand.",
+    )
+    explanation = models.JSONField(default=dict, blank=True, editable=False)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(
+                        subject_kind="agenda_item",
+                        agenda_item__isnull=False,
+                        proposal__isnull=True,
+                    )
+                    | Q(
+                        subject_kind="proposal",
+                        proposal__isnull=False,
+                        agenda_item__isnull=True,
+                    )
+                    | Q(
+                        subject_kind="communique",
+                        meeting__isnull=False,
+                        agenda_item__isnull=True,
+                        proposal__isnull=True,
+                    )
+                ),
+                name="decision_subject_matches_kind",
+            ),
+            models.CheckConstraint(
+                condition=~Q(method="meeting") | Q(meeting__isnull=False),
+                name="decision_at_meeting_names_meeting",
+            ),
+            models.UniqueConstraint(
+                fields=["meeting"],
+                condition=Q(subject_kind="communique"),
+                name="decision_one_communique_per_meeting",
+            ),
+        ]
+        indexes = [models.Index(fields=["outcome"], name="decision_outcome")]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def clean(self) -> None:
+        if (
+            self.agenda_item_id
+            and self.meeting_id
+            and self.agenda_item.meeting_id != self.meeting_id
+        ):
+            raise ValidationError(
+                {
+                    "meeting": "The agenda item belongs to another meeting than this decision's."
+                }
+            )
+
+
+class PositionQuerySet(models.QuerySet):
+    def objections(self) -> "PositionQuerySet":
+        return self.filter(stance=Position.Stance.OBJECTION)
+
+
+class Position(Sourced):
+    """One participant's (or observer's) stance on one decision, with the reason it gave."""
+
+    class Stance(models.TextChoices):
+        SUPPORT = "support", "Support"
+        OBJECTION = "objection", "Objection"
+        ABSTENTION = "abstention", "Abstention"
+        NO_POSITION = "no_position", "No position"
+
+    decision = models.ForeignKey(
+        Decision, on_delete=models.CASCADE, related_name="positions"
+    )
+    participant = models.ForeignKey(
+        Participant,
+        on_delete=models.PROTECT,  # a position is history; keep the participant that held it
+        null=True,
+        blank=True,
+        related_name="positions",
+    )
+    observer = models.ForeignKey(
+        Observer,
+        on_delete=models.PROTECT,  # as for participant, above
+        null=True,
+        blank=True,
+        related_name="positions",
+    )
+    stance = models.CharField(max_length=12, choices=Stance.choices)
+    reason = models.TextField(
+        blank=True, help_text="The reason its holder gave, where one was given."
+    )
+    letter = models.ForeignKey(
+        Letter,
+        on_delete=models.SET_NULL,  # the position stands without the letter that stated it
+        null=True,
+        blank=True,
+        related_name="positions",
+    )
+    history = HistoricalRecords()
+
+    objects = PositionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["decision", "participant__code", "observer__code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(participant__isnull=False, observer__isnull=True)
+                | Q(participant__isnull=True, observer__isnull=False),
+                name="position_holder_participant_xor_observer",
+            ),
+            models.UniqueConstraint(
+                fields=["decision", "participant"],
+                condition=Q(participant__isnull=False),
+                name="position_one_per_participant",
+            ),
+            models.UniqueConstraint(
+                fields=["decision", "observer"],
+                condition=Q(observer__isnull=False),
+                name="position_one_per_observer",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["stance", "participant"], name="position_stance_holder"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_stance_display()} on decision {self.decision_id}"
+
+
+class ReportedAccount(Sourced):
+    """A source's account of a decision that differs from the positions on record.
+
+    Sources disagree (Reuters names five objectors in June 2022; the Moscow Times, citing the
+    NYT, names Russia, China and Belarus). The positions follow one account; every other
+    account is kept here with its own source rather than silently dropped.
+    """
+
+    decision = models.ForeignKey(
+        Decision, on_delete=models.CASCADE, related_name="accounts"
+    )
+    claim = models.TextField(help_text="What this source says, in our own words.")
+    named_objectors = models.ManyToManyField(
+        Participant, related_name="reported_objections", blank=True
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["decision", "id"]
+
+    def __str__(self) -> str:
+        return f"Account of decision {self.decision_id}"

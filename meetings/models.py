@@ -286,6 +286,9 @@ class Session(Sourced):
 
     class Meta:
         ordering = ["meeting", "date", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "title"], name="session_title_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -16,6 +16,10 @@ class Letter(Sourced):
         LEAKED = "leaked", "Not published; seen or quoted by the press"
         UNKNOWN = "unknown", "Not known"
 
+    slug = models.SlugField(
+        max_length=120, unique=True, help_text="Stable public identifier, e.g. 2022-05-20-russia."
+    )
+
     date = models.DateField(null=True, blank=True)
     date_precision = models.CharField(
         max_length=5,
@@ -181,6 +185,11 @@ class Decision(Sourced):
         BLOCKED = "blocked", "Blocked"
         UNDETERMINED = "undetermined", "Undetermined"
 
+    slug = models.SlugField(
+        max_length=120,
+        unique=True,
+        help_text="Stable public identifier, e.g. 2022-kasane-russia-ukraine-item.",
+    )
     title = models.CharField(max_length=300)
     subject_kind = models.CharField(max_length=12, choices=SubjectKind.choices)
     agenda_item = models.ForeignKey(

@@ -31,9 +31,7 @@ class Letter(Sourced):
         max_length=300, blank=True, help_text="How the date was read from the source."
     )
     authors = models.ManyToManyField(Participant, related_name="letters", blank=True)
-    observer_authors = models.ManyToManyField(
-        Observer, related_name="letters", blank=True
-    )
+    observer_authors = models.ManyToManyField(Observer, related_name="letters", blank=True)
     signatory = models.ForeignKey(
         Person,
         on_delete=models.SET_NULL,  # the letter stays on record without its signatory
@@ -41,20 +39,19 @@ class Letter(Sourced):
         blank=True,
         related_name="letters_signed",
     )
+    signatory_label = models.CharField(
+        max_length=200, blank=True, help_text="How the source describes an unnamed signatory."
+    )
     addressee = models.CharField(max_length=200, blank=True)
     subject = models.CharField(max_length=300)
     summary = models.TextField(help_text="In our own words.")
-    publicity = models.CharField(
-        max_length=8, choices=Publicity.choices, default=Publicity.UNKNOWN
-    )
+    publicity = models.CharField(max_length=8, choices=Publicity.choices, default=Publicity.UNKNOWN)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["date", "id"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(subject=""), name="letter_subject_not_empty"
-            ),
+            models.CheckConstraint(condition=~Q(subject=""), name="letter_subject_not_empty"),
         ]
         indexes = [models.Index(fields=["date"], name="letter_date")]
 
@@ -126,9 +123,7 @@ class Proposal(Sourced):
     title = models.CharField(max_length=300)
     kind = models.CharField(max_length=24, choices=Kind.choices)
     summary = models.TextField(blank=True)
-    sponsors = models.ManyToManyField(
-        Participant, related_name="proposals_sponsored", blank=True
-    )
+    sponsors = models.ManyToManyField(Participant, related_name="proposals_sponsored", blank=True)
     observer_sponsors = models.ManyToManyField(
         Observer, related_name="proposals_sponsored", blank=True
     )
@@ -151,17 +146,13 @@ class Proposal(Sourced):
         blank=True,
         related_name="proposals",
     )
-    status = models.CharField(
-        max_length=12, choices=Status.choices, default=Status.PENDING
-    )
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["slug"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(title=""), name="proposal_title_not_empty"
-            ),
+            models.CheckConstraint(condition=~Q(title=""), name="proposal_title_not_empty"),
         ]
 
     def __str__(self) -> str:
@@ -179,6 +170,8 @@ class Decision(Sourced):
     class Method(models.TextChoices):
         MEETING = "meeting", "At a meeting"
         WRITTEN_PROCEDURE = "written_procedure", "By written procedure"
+        # Objections lodged in letters before a meeting, as with the 2022 Kasane draft agenda.
+        CORRESPONDENCE = "correspondence", "Through correspondence before a meeting"
 
     class Outcome(models.TextChoices):
         ADOPTED = "adopted", "Adopted"
@@ -214,9 +207,7 @@ class Decision(Sourced):
         related_name="decisions",
         help_text="The meeting that decided; for a communique, the meeting it would close.",
     )
-    method = models.CharField(
-        max_length=20, choices=Method.choices, default=Method.MEETING
-    )
+    method = models.CharField(max_length=20, choices=Method.choices, default=Method.MEETING)
     date = models.DateField(null=True, blank=True)
     date_precision = models.CharField(
         max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
@@ -224,7 +215,10 @@ class Decision(Sourced):
     summary = models.TextField(blank=True)
     positions_complete = models.BooleanField(
         default=False,
-        help_text="Every participant's position is on record; silence then counts as consent.",
+        help_text=(
+            "Every objection is on record, so a participant taking part with no recorded "
+            "position consented. Leave off where the sources may have missed objectors."
+        ),
     )
     reported_outcome = models.CharField(
         max_length=12,
@@ -288,9 +282,7 @@ class Decision(Sourced):
             and self.agenda_item.meeting_id != self.meeting_id
         ):
             raise ValidationError(
-                {
-                    "meeting": "The agenda item belongs to another meeting than this decision's."
-                }
+                {"meeting": "The agenda item belongs to another meeting than this decision's."}
             )
 
 
@@ -308,9 +300,7 @@ class Position(Sourced):
         ABSTENTION = "abstention", "Abstention"
         NO_POSITION = "no_position", "No position"
 
-    decision = models.ForeignKey(
-        Decision, on_delete=models.CASCADE, related_name="positions"
-    )
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="positions")
     participant = models.ForeignKey(
         Participant,
         on_delete=models.PROTECT,  # a position is history; keep the participant that held it
@@ -359,11 +349,7 @@ class Position(Sourced):
                 name="position_one_per_observer",
             ),
         ]
-        indexes = [
-            models.Index(
-                fields=["stance", "participant"], name="position_stance_holder"
-            )
-        ]
+        indexes = [models.Index(fields=["stance", "participant"], name="position_stance_holder")]
 
     def __str__(self) -> str:
         return f"{self.get_stance_display()} on decision {self.decision_id}"
@@ -377,9 +363,7 @@ class ReportedAccount(Sourced):
     account is kept here with its own source rather than silently dropped.
     """
 
-    decision = models.ForeignKey(
-        Decision, on_delete=models.CASCADE, related_name="accounts"
-    )
+    decision = models.ForeignKey(Decision, on_delete=models.CASCADE, related_name="accounts")
     claim = models.TextField(help_text="What this source says, in our own words.")
     named_objectors = models.ManyToManyField(
         Participant, related_name="reported_objections", blank=True

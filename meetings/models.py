@@ -81,13 +81,9 @@ class Meeting(Sourced):
                 condition=Q(end_date__gte=F("start_date")),
                 name="meeting_end_after_start",
             ),
-            models.CheckConstraint(
-                condition=~Q(slug=""), name="meeting_slug_not_empty"
-            ),
+            models.CheckConstraint(condition=~Q(slug=""), name="meeting_slug_not_empty"),
         ]
-        indexes = [
-            models.Index(fields=["kind", "start_date"], name="meeting_kind_start")
-        ]
+        indexes = [models.Index(fields=["kind", "start_date"], name="meeting_kind_start")]
 
     def __str__(self) -> str:
         place = self.city or self.country
@@ -103,9 +99,7 @@ class Meeting(Sourced):
 class Attendance(models.Model):
     """A participant recorded as taking part in a meeting (where attendance is recorded)."""
 
-    meeting = models.ForeignKey(
-        Meeting, on_delete=models.CASCADE, related_name="attendance"
-    )
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendance")
     participant = models.ForeignKey(
         Participant,
         on_delete=models.PROTECT,  # attendance is history; keep the participant it names
@@ -126,18 +120,10 @@ class Attendance(models.Model):
 class AgendaVersion(Sourced):
     """One version of a meeting's agenda: a dated draft, a revision, or the agenda as adopted."""
 
-    meeting = models.ForeignKey(
-        Meeting, on_delete=models.CASCADE, related_name="agenda_versions"
-    )
-    number = models.PositiveSmallIntegerField(
-        help_text="1 for the first version known, and so on."
-    )
-    label = models.CharField(
-        max_length=200, help_text="e.g. Draft agenda, Agenda as adopted."
-    )
-    dated = models.DateField(
-        null=True, blank=True, help_text="Empty when no source dates it."
-    )
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda_versions")
+    number = models.PositiveSmallIntegerField(help_text="1 for the first version known, and so on.")
+    label = models.CharField(max_length=200, help_text="e.g. Draft agenda, Agenda as adopted.")
+    dated = models.DateField(null=True, blank=True, help_text="Empty when no source dates it.")
     note = models.TextField(blank=True)
     history = HistoricalRecords()
 
@@ -160,9 +146,7 @@ class AgendaVersion(Sourced):
 class AgendaItem(Sourced):
     """An item that stood on (or was proposed for) a meeting's agenda, across its versions."""
 
-    meeting = models.ForeignKey(
-        Meeting, on_delete=models.CASCADE, related_name="agenda_items"
-    )
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="agenda_items")
     title = models.CharField(max_length=300)
     description = models.TextField(blank=True)
     time_slot_minutes = models.PositiveSmallIntegerField(
@@ -180,20 +164,25 @@ class AgendaItem(Sourced):
         blank=True,
         help_text="What the sources say of proposers they do not name, or disagree on.",
     )
-    history = HistoricalRecords()
+    removed_by = models.ForeignKey(
+        "proposals.Decision",
+        # Set by the consensus engine from a blocked decision on this item; if that decision is
+        # deleted the item is simply no longer marked removed.
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="items_removed",
+    )
+    history = HistoricalRecords(excluded_fields=["removed_by"])
 
     class Meta:
         ordering = ["meeting", "id"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["meeting", "title"], name="agenda_item_title_unique"
-            ),
+            models.UniqueConstraint(fields=["meeting", "title"], name="agenda_item_title_unique"),
+            models.CheckConstraint(condition=~Q(title=""), name="agenda_item_title_not_empty"),
             models.CheckConstraint(
-                condition=~Q(title=""), name="agenda_item_title_not_empty"
-            ),
-            models.CheckConstraint(
-                condition=Q(time_slot_minutes__isnull=True)
-                | Q(time_slot_minutes__gt=0),
+                condition=Q(time_slot_minutes__isnull=True) | Q(time_slot_minutes__gt=0),
                 name="agenda_item_time_slot_positive",
             ),
         ]
@@ -212,12 +201,8 @@ class AgendaEntry(models.Model):
         DEFERRED = "deferred", "Deferred"
         DISCUSSED = "discussed", "Discussed"
 
-    version = models.ForeignKey(
-        AgendaVersion, on_delete=models.CASCADE, related_name="entries"
-    )
-    item = models.ForeignKey(
-        AgendaItem, on_delete=models.CASCADE, related_name="entries"
-    )
+    version = models.ForeignKey(AgendaVersion, on_delete=models.CASCADE, related_name="entries")
+    item = models.ForeignKey(AgendaItem, on_delete=models.CASCADE, related_name="entries")
     status = models.CharField(max_length=12, choices=Status.choices)
     order = models.PositiveSmallIntegerField(default=0)
     time_slot_minutes = models.PositiveSmallIntegerField(
@@ -261,9 +246,7 @@ class AgendaEntry(models.Model):
 class Session(Sourced):
     """A session of a meeting, where something about it is on record (chair, boycott, press)."""
 
-    meeting = models.ForeignKey(
-        Meeting, on_delete=models.CASCADE, related_name="sessions"
-    )
+    meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="sessions")
     title = models.CharField(max_length=200)
     date = models.DateField(null=True, blank=True)
     chaired_by = models.ForeignKey(

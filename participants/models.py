@@ -3,7 +3,7 @@
 import datetime
 
 from django.db import models
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Exists, F, OuterRef, Q
 from simple_history.models import HistoricalRecords
 
 from sources.models import Sourced
@@ -15,23 +15,27 @@ class ParticipantQuerySet(models.QuerySet):
 
         A participant under a partial embargo (the Central African Republic) still takes part in
         decisions, so it stays in good standing. A participant with no recorded status is active.
+        The consensus engine applies the same test in SQL (`standing_q`), so keep them together.
         """
-        status_then = ParticipantStatus.objects.filter(
-            participant=OuterRef("pk")
-        ).covering(day)
-        latest = status_then.order_by(F("start_date").desc(nulls_last=True)).values(
-            "status"
-        )[:1]
-        return (
-            self.filter(Q(joined_on__isnull=True) | Q(joined_on__lte=day))
-            .annotate(status_on_day=Subquery(latest))
-            .exclude(
-                status_on_day__in=[
-                    ParticipantStatus.Status.SUSPENDED,
-                    ParticipantStatus.Status.WITHDRAWN,
-                ]
-            )
-        )
+        return self.filter(standing_q(day))
+
+
+def standing_q(day: datetime.date | str, prefix: str = "") -> Q:
+    """The good-standing test on a participant reached through `prefix` (e.g. "participant__").
+
+    `day` is a date, or the name of a date field or annotation of the queryset being filtered
+    (the consensus engine passes each decision's effective date).
+    """
+    direct, inner = (F(day), OuterRef(day)) if isinstance(day, str) else (day, day)
+    barred = ParticipantStatus.objects.filter(
+        participant=OuterRef(f"{prefix}pk" if prefix else "pk"),
+        status__in=[ParticipantStatus.Status.SUSPENDED, ParticipantStatus.Status.WITHDRAWN],
+    ).filter(
+        Q(start_date__isnull=True) | Q(start_date__lte=inner),
+        Q(end_date__isnull=True) | Q(end_date__gte=inner),
+    )
+    joined = Q(**{f"{prefix}joined_on__isnull": True}) | Q(**{f"{prefix}joined_on__lte": direct})
+    return joined & ~Exists(barred)
 
 
 class Participant(Sourced):
@@ -63,9 +67,7 @@ class Participant(Sourced):
                 condition=Q(code__regex=r"^[A-Z]{2}$"),
                 name="participant_code_iso_alpha2",
             ),
-            models.CheckConstraint(
-                condition=~Q(name=""), name="participant_name_not_empty"
-            ),
+            models.CheckConstraint(condition=~Q(name=""), name="participant_name_not_empty"),
         ]
 
     def __str__(self) -> str:
@@ -89,16 +91,12 @@ class ParticipantStatus(Sourced):
         PARTIAL_EMBARGO = "partial_embargo", "Under partial embargo"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
-    participant = models.ForeignKey(
-        Participant, on_delete=models.CASCADE, related_name="statuses"
-    )
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="statuses")
     status = models.CharField(max_length=20, choices=Status.choices)
     start_date = models.DateField(
         null=True, blank=True, help_text="Empty when the source gives no start date."
     )
-    end_date = models.DateField(
-        null=True, blank=True, help_text="Empty while in force."
-    )
+    end_date = models.DateField(null=True, blank=True, help_text="Empty while in force.")
     note = models.TextField(blank=True)
     history = HistoricalRecords()
 
@@ -123,9 +121,7 @@ class ParticipantStatus(Sourced):
 class Observer(Sourced):
     """An organisation that speaks and proposes but whose objection never blocks consensus."""
 
-    code = models.SlugField(
-        max_length=20, unique=True, help_text="Short stable code, e.g. kpcsc."
-    )
+    code = models.SlugField(max_length=20, unique=True, help_text="Short stable code, e.g. kpcsc.")
     name = models.CharField(max_length=200, unique=True)
     description = models.TextField(blank=True)
     history = HistoricalRecords()
@@ -133,9 +129,7 @@ class Observer(Sourced):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(
-                condition=~Q(name=""), name="observer_name_not_empty"
-            ),
+            models.CheckConstraint(condition=~Q(name=""), name="observer_name_not_empty"),
         ]
 
     def __str__(self) -> str:
@@ -162,9 +156,7 @@ class Role(Sourced):
     """A person speaking for a participant or an observer in some capacity over a date range."""
 
     person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="roles")
-    title = models.CharField(
-        max_length=200, help_text="e.g. KP delegate, KP Chair, minister."
-    )
+    title = models.CharField(max_length=200, help_text="e.g. KP delegate, KP Chair, minister.")
     participant = models.ForeignKey(
         Participant,
         # A person's role is part of the participant's record: deleting a participant that

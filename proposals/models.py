@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
 from meetings.models import AgendaItem, Meeting
@@ -159,6 +160,18 @@ class Proposal(Sourced):
         return self.title
 
 
+class DecisionQuerySet(models.QuerySet):
+    def blocked(self) -> "DecisionQuerySet":
+        return self.filter(outcome=Decision.Outcome.BLOCKED)
+
+    def adopted(self) -> "DecisionQuerySet":
+        return self.filter(outcome=Decision.Outcome.ADOPTED)
+
+    def with_effective_date(self) -> "DecisionQuerySet":
+        """The day a decision counts from: its own date, else its meeting's first day."""
+        return self.annotate(effective_date=Coalesce("date", "meeting__start_date"))
+
+
 class Decision(Sourced):
     """A decision on one subject: an agenda item, a proposal, or a meeting's communique."""
 
@@ -234,7 +247,18 @@ class Decision(Sourced):
         help_text="Set by the consensus engine from the positions, never by hand.",
     )
     explanation = models.JSONField(default=dict, blank=True, editable=False)
-    history = HistoricalRecords()
+    # Outcome under every other rule and counting, keyed "rule:counting", so the database can
+    # answer "which decisions would differ under two-thirds?" without recomputing.
+    counterfactuals = models.JSONField(default=dict, blank=True, editable=False)
+    parties_concerned = models.ManyToManyField(
+        Participant,
+        related_name="decisions_concerning",
+        blank=True,
+        help_text="Participants whose own conduct is the subject (for consensus minus the parties).",
+    )
+    history = HistoricalRecords(excluded_fields=["outcome", "explanation", "counterfactuals"])
+
+    objects = DecisionQuerySet.as_manager()
 
     class Meta:
         ordering = ["date", "id"]

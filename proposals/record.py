@@ -226,6 +226,7 @@ class _Loader:
     def decision(self, row: dict[str, Any]) -> None:
         positions = row.pop("positions", [])
         accounts = row.pop("accounts", [])
+        concerned = [self.ref(Participant, code=c) for c in row.pop("parties_concerned", [])]
         row["meeting"] = self.optional(Meeting, "slug", row.get("meeting"))
         if row.get("agenda_item"):
             row["agenda_item"] = self.ref(
@@ -233,6 +234,7 @@ class _Loader:
             )
         row["proposal"] = self.optional(Proposal, "slug", row.get("proposal"))
         decision = self.sourced(Decision, {"slug": row.pop("slug")}, row)
+        self.set_m2m(decision, "parties_concerned", concerned)
         for position in positions:
             lookup = {
                 "decision": decision,

@@ -1,0 +1,46 @@
+"""Keep outcomes current: any change to what a decision's outcome rests on recomputes it.
+
+Signals rather than explicit calls because positions are written from the admin's inlines, the
+API, the record loader and the shell alike, and no path may forget. The engine writes outcomes
+with queryset updates, which send no signals, so this cannot loop. Bulk loaders that bypass
+signals (the synthetic record) call `engine.recompute()` once at the end.
+"""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+
+from meetings.models import Attendance
+from proposals.consensus import engine
+from proposals.models import Decision, Position
+
+
+@receiver(post_save, sender=Position)
+@receiver(post_delete, sender=Position)
+def position_changed(sender, instance: Position, raw=False, **kwargs) -> None:
+    if not raw and Decision.objects.filter(pk=instance.decision_id).exists():
+        engine.recompute_decision(instance.decision_id)
+
+
+@receiver(post_save, sender=Decision)
+def decision_saved(sender, instance: Decision, raw=False, **kwargs) -> None:
+    if not raw:
+        engine.recompute_decision(instance.pk)
+
+
+@receiver(m2m_changed, sender=Decision.parties_concerned.through)
+def parties_concerned_changed(
+    sender, instance, action: str, reverse: bool, pk_set, **kwargs
+) -> None:
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    if reverse:  # changed from the participant's side: recompute the decisions it touched
+        engine.recompute(Decision.objects.filter(pk__in=pk_set or ()))
+    else:
+        engine.recompute_decision(instance.pk)
+
+
+@receiver(post_save, sender=Attendance)
+@receiver(post_delete, sender=Attendance)
+def attendance_changed(sender, instance: Attendance, raw=False, **kwargs) -> None:
+    if not raw:
+        engine.recompute(Decision.objects.filter(meeting_id=instance.meeting_id))

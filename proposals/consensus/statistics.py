@@ -1,0 +1,273 @@
+"""Statistics over the engine's stored outcomes, computed by the database.
+
+Every function returns a queryset or a few aggregate rows; none loops over positions in Python.
+Pages and the API call these and only format what they return.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, ExtractYear
+
+from meetings.models import Meeting
+from participants.models import Participant
+from proposals.consensus import rules
+from proposals.models import Decision, Position
+
+BLOCKED = Decision.Outcome.BLOCKED
+OBJECTION = Position.Stance.OBJECTION
+
+
+def objections(
+    *,
+    participant: str | None = None,
+    meeting: str | None = None,
+    year: int | None = None,
+) -> QuerySet[Position]:
+    """One row per participant's objection, with what it was about; `blocked` tells whether the
+    decision was blocked under the rule of record."""
+    queryset = (
+        Position.objects.objections()
+        .filter(participant__isnull=False)
+        .select_related(
+            "participant",
+            "decision__meeting",
+            "decision__agenda_item",
+            "decision__proposal",
+            "letter",
+        )
+        .annotate(
+            effective_date=Coalesce("decision__date", "decision__meeting__start_date"),
+            blocked=Q(decision__outcome=BLOCKED),
+        )
+        .order_by("-decision__meeting__start_date", "decision_id", "participant__code")
+    )
+    if participant:
+        queryset = queryset.filter(participant__code=participant)
+    if meeting:
+        queryset = queryset.filter(decision__meeting__slug=meeting)
+    if year:
+        queryset = queryset.filter(decision__meeting__start_date__year=year)
+    return queryset
+
+
+def veto_records() -> QuerySet[Participant]:
+    """Per participant: objections made, and decisions it blocked or joined in blocking."""
+    objection = Q(positions__stance=OBJECTION)
+    return (
+        Participant.objects.annotate(
+            objections=Count("positions", filter=objection),
+            vetoes=Count("positions", filter=objection & Q(positions__decision__outcome=BLOCKED)),
+            meetings_with_vetoes=Count(
+                "positions__decision__meeting",
+                filter=objection & Q(positions__decision__outcome=BLOCKED),
+                distinct=True,
+            ),
+        )
+        .filter(objections__gt=0)
+        .order_by("-vetoes", "-objections", "code")
+    )
+
+
+def veto_record(participant: Participant) -> QuerySet[Position]:
+    """The decisions `participant` blocked or joined in blocking, newest first."""
+    return objections(participant=participant.code).filter(decision__outcome=BLOCKED)
+
+
+def co_objectors(participant: Participant) -> QuerySet:
+    """Participants that objected on the same decisions as `participant`, most often first."""
+    return (
+        Position.objects.objections()
+        .filter(
+            decision__positions__participant=participant,
+            decision__positions__stance=OBJECTION,
+            participant__isnull=False,
+        )
+        .exclude(participant=participant)
+        .values(code=F("participant__code"), name=F("participant__name"))
+        .annotate(together=Count("decision", distinct=True))
+        .order_by("-together", "code")
+    )
+
+
+def co_objection_pairs(*, year: int | None = None, meeting: str | None = None) -> QuerySet:
+    """For every pair of participants (a < b by code), how many decisions both objected to."""
+    queryset = Position.objects.objections().filter(
+        participant__isnull=False,
+        decision__positions__stance=OBJECTION,
+        decision__positions__participant__code__gt=F("participant__code"),
+    )
+    if year:
+        queryset = queryset.filter(decision__meeting__start_date__year=year)
+    if meeting:
+        queryset = queryset.filter(decision__meeting__slug=meeting)
+    return (
+        queryset.values(a=F("participant__code"), b=F("decision__positions__participant__code"))
+        .annotate(together=Count("decision", distinct=True))
+        .order_by("-together", "a", "b")
+    )
+
+
+def blocs(*, min_together: int = 2, year: int | None = None) -> list[dict]:
+    """Groups of participants linked by objecting together at least `min_together` times.
+
+    The pair counts come from the database; joining the pairs into groups (connected
+    components) happens on those few aggregate rows.
+    """
+    neighbours: dict[str, set[str]] = defaultdict(set)
+    weights: dict[frozenset, int] = {}
+    for pair in co_objection_pairs(year=year).filter(together__gte=min_together):
+        neighbours[pair["a"]].add(pair["b"])
+        neighbours[pair["b"]].add(pair["a"])
+        weights[frozenset((pair["a"], pair["b"]))] = pair["together"]
+    seen: set[str] = set()
+    groups = []
+    for start in sorted(neighbours):
+        if start in seen:
+            continue
+        group, frontier = set(), [start]
+        while frontier:
+            code = frontier.pop()
+            if code not in group:
+                group.add(code)
+                frontier.extend(neighbours[code] - group)
+        seen |= group
+        links = [n for key, n in weights.items() if key <= group]
+        groups.append({"members": sorted(group), "pairs": len(links), "strongest_link": max(links)})
+    return sorted(groups, key=lambda g: (-len(g["members"]), g["members"]))
+
+
+def meeting_statistics() -> QuerySet[Meeting]:
+    """Per meeting: agenda items removed by objection, decisions blocked, communique or not."""
+    return Meeting.objects.annotate(
+        items_removed=Count(
+            "agenda_items", filter=Q(agenda_items__removed_by__isnull=False), distinct=True
+        ),
+        decisions_total=Count("decisions", distinct=True),
+        decisions_blocked=Count("decisions", filter=Q(decisions__outcome=BLOCKED), distinct=True),
+    ).order_by("-start_date")
+
+
+def year_statistics() -> list[dict]:
+    """Per year: items removed by objection, decisions blocked, communiques not adopted."""
+    meetings = {
+        row["year"]: row
+        for row in Meeting.objects.annotate(year=ExtractYear("start_date"))
+        .values("year")
+        .annotate(
+            meetings=Count("pk", distinct=True),
+            communiques_not_adopted=Count("pk", filter=Q(communique_adopted=False), distinct=True),
+        )
+        .order_by()
+    }
+    removed = dict(
+        Meeting.objects.annotate(year=ExtractYear("start_date"))
+        .filter(agenda_items__removed_by__isnull=False)
+        .values("year")
+        .annotate(n=Count("agenda_items", distinct=True))
+        .values_list("year", "n")
+        .order_by()
+    )
+    decisions = {
+        row["year"]: row
+        for row in Decision.objects.with_effective_date()
+        .annotate(year=ExtractYear("effective_date"))
+        .values("year")
+        .annotate(
+            decisions=Count("pk"),
+            decisions_blocked=Count("pk", filter=Q(outcome=BLOCKED)),
+        )
+        .order_by()
+    }
+    years = sorted(set(meetings) | set(decisions) - {None}, reverse=True)
+    return [
+        {
+            "year": year,
+            "meetings": meetings.get(year, {}).get("meetings", 0),
+            "items_removed": removed.get(year, 0),
+            "decisions": decisions.get(year, {}).get("decisions", 0),
+            "decisions_blocked": decisions.get(year, {}).get("decisions_blocked", 0),
+            "communiques_not_adopted": meetings.get(year, {}).get("communiques_not_adopted", 0),
+        }
+        for year in years
+    ]
+
+
+def objections_per_participant_year() -> QuerySet:
+    """Rows of (participant code, year, objections): the data of the objections chart."""
+    return (
+        Position.objects.objections()
+        .filter(participant__isnull=False)
+        .annotate(year=ExtractYear(F("decision__meeting__start_date")))
+        .values("participant__code", "year")
+        .annotate(objections=Count("pk"))
+        .order_by("participant__code", "year")
+    )
+
+
+def counterfactual_key(rule_name: str, counting: str = rules.SILENCE_AS_CONSENT) -> str:
+    if rule_name not in rules.RULES:
+        raise ValueError(f"Unknown rule {rule_name!r}; use one of {', '.join(rules.RULES)}.")
+    if counting not in rules.COUNTINGS:
+        raise ValueError(f"Unknown counting {counting!r}; use one of {', '.join(rules.COUNTINGS)}.")
+    return f"{rule_name}:{counting}"
+
+
+def differing_decisions(
+    rule_name: str,
+    counting: str = rules.SILENCE_AS_CONSENT,
+    *,
+    year_from: int | None = None,
+    year_to: int | None = None,
+    outcome: str | None = None,
+) -> QuerySet[Decision]:
+    """Decisions whose outcome under `rule_name` differs from the rule of record's.
+
+    `outcome` narrows to decisions with that outcome of record ("which blocked items would
+    have passed under two-thirds?" is outcome="blocked").
+    """
+    key = counterfactual_key(rule_name, counting)
+    queryset = (
+        Decision.objects.with_effective_date()
+        .annotate(counterfactual=KT(f"counterfactuals__{key}"))
+        .exclude(counterfactual=F("outcome"))
+        .exclude(counterfactual__isnull=True)
+        .select_related("meeting", "agenda_item", "proposal")
+        .order_by("effective_date", "pk")
+    )
+    if year_from:
+        queryset = queryset.filter(effective_date__year__gte=year_from)
+    if year_to:
+        queryset = queryset.filter(effective_date__year__lte=year_to)
+    if outcome:
+        queryset = queryset.filter(outcome=outcome)
+    return queryset
+
+
+def counterfactual_summary(counting: str = rules.SILENCE_AS_CONSENT) -> list[dict]:
+    """For every rule: how many decisions it would decide differently, by direction."""
+    summary = []
+    for name, rule in rules.RULES.items():
+        key = counterfactual_key(name, counting)
+        rows = (
+            Decision.objects.annotate(counterfactual=KT(f"counterfactuals__{key}"))
+            .values("outcome", "counterfactual")
+            .annotate(n=Count("pk"))
+            .order_by()
+        )
+        changes = {(row["outcome"], row["counterfactual"]): row["n"] for row in rows}
+        summary.append(
+            {
+                "rule": name,
+                "title": rule.title,
+                "counting": counting,
+                "decisions": sum(changes.values()),
+                "differ": sum(n for (was, would), n in changes.items() if was != would),
+                "blocked_would_pass": changes.get((BLOCKED, Decision.Outcome.ADOPTED), 0),
+                "adopted_would_fail": changes.get((Decision.Outcome.ADOPTED, BLOCKED), 0),
+            }
+        )
+    return summary

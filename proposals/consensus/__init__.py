@@ -1,1 +1,1 @@
-"""The consensus engine: pure decision rules (rules.py) and their application to the record (engine.py)."""
+"""The consensus engine: pure rules (rules.py) applied to the record (engine.py)."""

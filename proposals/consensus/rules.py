@@ -215,7 +215,8 @@ def consensus_minus_parties_concerned(
         tally, counting, counted, 0, "consensus minus the parties concerned"
     )
     if tally.concerned_objectors:
-        reason += f"; objections of the parties concerned set aside: {', '.join(tally.concerned_objectors)}"
+        set_aside = ", ".join(tally.concerned_objectors)
+        reason += f"; objections of the parties concerned set aside: {set_aside}"
     return outcome, blocked_by, reason
 
 

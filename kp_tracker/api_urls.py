@@ -1,0 +1,3 @@
+"""REST API wiring: each app's api.py registers its viewsets here."""
+
+urlpatterns: list = []

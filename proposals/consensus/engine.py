@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from django.db import connection, transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
+from django.dispatch import Signal
 
 from meetings.models import AgendaItem, Attendance, Meeting
 from participants.models import Participant, standing_q
@@ -23,6 +24,11 @@ from proposals.consensus import rules
 from proposals.models import Decision, Position, Proposal
 
 BATCH = 2000
+
+# Sent after outcomes are written, inside the same transaction, with
+# changes=[(decision_id, old_outcome, new_outcome), ...] for the decisions whose outcome of
+# record moved (explanations that changed without a new outcome are not announced).
+outcomes_changed = Signal()
 
 
 def counted_positions(decisions: QuerySet[Decision]) -> QuerySet[Position]:
@@ -163,6 +169,13 @@ def recompute(decisions: QuerySet[Decision] | None = None) -> int:
     _write_outcomes(changed)
     if changed:
         apply_consequences(Decision.objects.filter(pk__in=[row[0] for row in changed]))
+        moved = [
+            (pk, current[pk]["outcome"], outcome)
+            for pk, outcome, _, _ in changed
+            if current[pk]["outcome"] != outcome
+        ]
+        if moved:
+            outcomes_changed.send(sender=Decision, changes=moved)
     return len(changed)
 
 

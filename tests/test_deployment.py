@@ -51,7 +51,7 @@ def test_compose_file_follows_the_compose_schema(compose):
     assert errors == []
 
 
-def test_compose_file_has_no_top_level_name_older_compose_rejects(compose):
+def test_compose_file_has_no_top_level_name_which_docker_compose_1_rejects(compose):
     assert "name" not in compose
 
 

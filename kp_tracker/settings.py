@@ -28,9 +28,7 @@ def env_bool(name: str, default: bool) -> bool:
         return True
     if raw in {"0", "false", "no", "off", ""}:
         return False
-    raise ImproperlyConfigured(
-        f"{name} must be a boolean (1/0, true/false), not {raw!r}."
-    )
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {raw!r}.")
 
 
 def env_int(name: str, default: int) -> int:
@@ -53,14 +51,10 @@ PRODUCTION = ENVIRONMENT == "production"
 if PRODUCTION:
     SECRET_KEY = env_str("SECRET_KEY")
 else:
-    SECRET_KEY = env_str(
-        "SECRET_KEY", "insecure-development-key-never-used-in-production"
-    )
+    SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key-never-used-in-production")
 
 DEBUG = env_bool("DEBUG", not PRODUCTION)
-ALLOWED_HOSTS = env_list(
-    "ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver"
-)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
@@ -127,9 +121,7 @@ DATABASES = {
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
-    {
-        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
-    },
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},

@@ -254,7 +254,7 @@ class Decision(Sourced):
         Participant,
         related_name="decisions_concerning",
         blank=True,
-        help_text="Participants whose own conduct is the subject (for consensus minus the parties).",
+        help_text="Participants whose own conduct is the subject (consensus minus the parties).",
     )
     history = HistoricalRecords(excluded_fields=["outcome", "explanation", "counterfactuals"])
 

@@ -40,9 +40,7 @@ class Source(models.Model):
     )
     publisher = models.CharField(max_length=200)
     title = models.CharField(max_length=500)
-    kind = models.CharField(
-        max_length=24, choices=Kind.choices, default=Kind.PRESS_REPORT
-    )
+    kind = models.CharField(max_length=24, choices=Kind.choices, default=Kind.PRESS_REPORT)
     published_on = models.DateField(null=True, blank=True)
     published_precision = models.CharField(
         max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY
@@ -63,12 +61,8 @@ class Source(models.Model):
                 condition=~Q(url="") | ~Q(archive_copy=""),
                 name="source_url_or_archive_copy",
             ),
-            models.CheckConstraint(
-                condition=~Q(title=""), name="source_title_not_empty"
-            ),
-            models.CheckConstraint(
-                condition=~Q(publisher=""), name="source_publisher_not_empty"
-            ),
+            models.CheckConstraint(condition=~Q(title=""), name="source_title_not_empty"),
+            models.CheckConstraint(condition=~Q(publisher=""), name="source_publisher_not_empty"),
         ]
 
     def __str__(self) -> str:

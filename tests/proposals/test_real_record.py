@@ -70,7 +70,9 @@ def test_kasane_item_sponsored_by_six_and_removed_after_five_objections(record):
     assert objectors == OBJECTORS
     supporters = {
         p.participant.code
-        for p in decision.positions.filter(stance=Position.Stance.SUPPORT, participant__isnull=False)
+        for p in decision.positions.filter(
+            stance=Position.Stance.SUPPORT, participant__isnull=False
+        )
     }
     assert supporters == SPONSORS
 
@@ -104,7 +106,10 @@ def test_2023_plenary_ended_without_communique_and_the_blockers_are_left_vague(r
 def test_letters_of_the_kasane_dispute(record):
     russian = Letter.objects.get(slug="2022-05-20-russia")
     assert russian.date.isoformat() == "2022-05-20"
-    assert {q.text for q in russian.quotes.all()} == {"no implications", "was absolutely beyond the scope"}
+    assert {q.text for q in russian.quotes.all()} == {
+        "no implications",
+        "was absolutely beyond the scope",
+    }
     assert Letter.objects.get(slug="2022-06-09-kp-chair").signatory.name == "Jacob Thamage"
     ukraine = Letter.objects.get(slug="2022-06-13-ukraine")
     assert ukraine.proposals.count() >= 2  # the two proposed amendments
@@ -122,7 +127,9 @@ def test_un_general_assembly_resolution_adopted_by_consensus(record):
 def test_chairs_and_standing(record):
     chairs = {c.year: c.participant.code for c in Chairmanship.objects.filter(body__isnull=True)}
     assert chairs == {2022: "BW", 2023: "ZW", 2024: "AE"}
-    in_standing = Participant.objects.in_good_standing_on(Meeting.objects.get(slug=KASANE).start_date)
+    in_standing = Participant.objects.in_good_standing_on(
+        Meeting.objects.get(slug=KASANE).start_date
+    )
     assert "CF" in set(in_standing.values_list("code", flat=True))  # a partial embargo still counts
 
 

@@ -185,4 +185,6 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    # Django's own logger would otherwise print each line twice (its handler and the root's).
+    "loggers": {"django": {"handlers": ["console"], "propagate": False}},
 }

@@ -1,3 +1,33 @@
-"""REST API wiring: each app's api.py registers its viewsets here."""
+"""REST API wiring: each app's api.py lists its viewsets (`routes`) and other views (`paths`).
 
-urlpatterns: list = []
+/api/v1/...    the API (the router's root lists the resources)
+/api/schema/   the OpenAPI 3 schema (drf-spectacular), YAML or ?format=json
+/api/docs/     Swagger UI, /api/redoc/ ReDoc: both served from drf-spectacular-sidecar's local
+               assets (collected static files), so nothing is loaded from another host.
+"""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from meetings import api as meetings_api
+from participants import api as participants_api
+from proposals import api as proposals_api
+from sources import api as sources_api
+
+router = DefaultRouter()
+for module in (participants_api, meetings_api, proposals_api, sources_api):
+    for prefix, viewset, basename in module.routes:
+        router.register(prefix, viewset, basename=basename)
+
+v1 = [
+    *[path(route, view.as_view(), name=name) for route, view, name in proposals_api.paths],
+    path("", include(router.urls)),
+]
+
+urlpatterns = [
+    path("v1/", include((v1, "api"), namespace="v1")),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+]

@@ -155,21 +155,57 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
 
+# The REST API (kp_tracker/api_common.py holds the shared behaviour these name).
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "kp_tracker.api_views.KPAutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # Reading is public; writing needs a Secretariat editor's token.
+    "DEFAULT_PERMISSION_CLASSES": ["kp_tracker.api_common.EditorWriteOrReadOnly"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "kp_tracker.api_common.CSVRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "kp_tracker.api_common.StrictOrderingFilter",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "kp_tracker.api_common.StandardPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "kp_tracker.api_common.api_exception_handler",
+    # Anonymous clients are throttled per IP address (the client's, behind API_NUM_PROXIES
+    # proxies that append to X-Forwarded-For; production sits behind one).
+    "DEFAULT_THROTTLE_CLASSES": ["kp_tracker.api_common.AnonReadThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"anon": env_str("API_ANON_RATE", "120/minute") or None},
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 1 if PRODUCTION else 0),
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "KP Tracker API",
-    "DESCRIPTION": "Agendas, decisions, positions and vetoes of the Kimberley Process.",
+    "DESCRIPTION": (
+        "Agendas, decisions, positions and vetoes of the Kimberley Process. Reading is public "
+        "(anonymous clients are throttled per IP address); writing needs the token of a "
+        "Secretariat editor. Every list is also served as CSV (`?format=csv` or "
+        "`Accept: text/csv`); every GET carries an ETag and honours If-None-Match. Errors have "
+        "one shape: `{\"error\": {\"status\", \"code\", \"message\", \"fields\"}}`."
+    ),
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {
+        "DatePrecisionEnum": "sources.models.DatePrecision",
+        "OutcomeEnum": "proposals.models.Decision.Outcome",
+        "ParticipantStatusEnum": "participants.models.ParticipantStatus.Status",
+        "AgendaEntryStatusEnum": "meetings.models.AgendaEntry.Status",
+        "ProposalStatusEnum": "proposals.models.Proposal.Status",
+    },
 }
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None

@@ -1,0 +1,141 @@
+"""View base classes and the OpenAPI schema class shared by every app's API.
+
+Kept apart from `api_common.py` because DRF's views read settings.REST_FRAMEWORK on import,
+and those settings name classes in `api_common.py`.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.cache import get_conditional_response, patch_vary_headers, set_response_etag
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import mixins, permissions, viewsets
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from kp_tracker.api_common import CSVRenderer, EditorWriteOrReadOnly, ErrorSerializer
+
+# --------------------------------------------------------------------------------------------
+# Views
+
+
+class ApiViewMixin:
+    """Behaviour every API view shares: permissions, throttle, CSV, ETag and the error shape."""
+
+    permission_classes = [EditorWriteOrReadOnly]
+    renderer_classes = [JSONRenderer, CSVRenderer]
+    csv_filename: str | None = None
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if not isinstance(response, Response):
+            return response
+        if response.status_code >= 400 and isinstance(
+            getattr(response, "accepted_renderer", None), CSVRenderer
+        ):
+            # Errors stay JSON whatever was asked for: a client can always read them.
+            response.accepted_renderer = JSONRenderer()
+            response.accepted_media_type = JSONRenderer.media_type
+        patch_vary_headers(response, ["Accept"])
+        if request.method not in ("GET", "HEAD") or response.status_code != 200:
+            return response
+        if isinstance(response.accepted_renderer, CSVRenderer):
+            name = self.csv_filename or getattr(self, "basename", None) or "export"
+            response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        # The ETag is a hash of the body, so it changes exactly when what the client would see
+        # changes (any write, any format); a 304 saves the transfer, not the queries.
+        response.render()
+        set_response_etag(response)
+        return get_conditional_response(request, etag=response["ETag"], response=response)
+
+
+class ReadOnlyApiViewSet(ApiViewMixin, viewsets.ReadOnlyModelViewSet):
+    pass
+
+
+class AtomicWritesMixin:
+    """Each write is one transaction: the row, its many-to-many links and whatever the signals
+    recompute (outcomes through the engine) are saved together or not at all."""
+
+    @transaction.atomic
+    def create(self, request, *args, **kwargs):
+        return super().create(request, *args, **kwargs)
+
+    @transaction.atomic
+    def update(self, request, *args, **kwargs):
+        return super().update(request, *args, **kwargs)
+
+    @transaction.atomic
+    def destroy(self, request, *args, **kwargs):
+        return super().destroy(request, *args, **kwargs)
+
+
+class ApiModelViewSet(
+    ApiViewMixin,
+    AtomicWritesMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    mixins.ListModelMixin,
+    viewsets.GenericViewSet,
+):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# OpenAPI
+
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid input: a bad query parameter or body; `fields` names each problem.",
+    "401": "Not authenticated: writing needs a token (`Authorization: Token ...`), and a token "
+    "that is sent must be valid.",
+    "403": "The token's user is not in the Secretariat editor group.",
+    "404": "No such record, or no such page.",
+    "406": "None of the formats in the Accept header can be served (JSON and CSV can).",
+    "409": "Conflict: other records rest on this one, or a concurrent change clashed.",
+    "429": "Too many requests from this address; retry after the Retry-After header's seconds.",
+}
+
+
+class KPAutoSchema(AutoSchema):
+    """drf-spectacular's schema, plus what every endpoint here shares: anonymous reads, the
+    error responses in their one shape, and 304 for conditional GET."""
+
+    def get_auth(self):
+        auths = super().get_auth()
+        perms = [p.__class__ for p in self.view.get_permissions()]
+        if (
+            EditorWriteOrReadOnly in perms
+            and self.method in permissions.SAFE_METHODS
+            and {} not in auths
+        ):
+            auths.append({})
+        return auths
+
+    def _has_path_parameters(self) -> bool:
+        return "{" in self.path
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        safe = self.method in permissions.SAFE_METHODS
+        codes = ["400", "401", "406", "429"]
+        if self._has_path_parameters() or (safe and self._is_list_view()):
+            codes.append("404")
+        if not safe:
+            codes += ["403", "409"]
+        for code in sorted(codes):
+            if code not in responses:
+                response = self._get_response_for_code(
+                    ErrorSerializer, code, media_types=["application/json"]
+                )
+                response["description"] = ERROR_DESCRIPTIONS[code]
+                responses[code] = response
+        if self.method == "GET" and "304" not in responses:
+            responses["304"] = {
+                "description": "Not modified: the ETag sent in If-None-Match still matches."
+            }
+        return dict(sorted(responses.items()))

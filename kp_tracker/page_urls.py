@@ -1,3 +1,10 @@
 """Public pages wiring: each app's urls.py is included here."""
 
-urlpatterns: list = []
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("proposals.urls")),
+    path("", include("meetings.urls")),
+    path("", include("participants.urls")),
+    path("", include("sources.urls")),
+]

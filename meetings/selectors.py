@@ -1,0 +1,240 @@
+"""Reads of meetings for the public pages: the filtered index and one meeting's whole record.
+
+Querysets own their joins. The agenda history is built in Python from the few rows a meeting has
+(its versions, entries and items), already fetched: nothing here queries per row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import ExtractYear
+
+from meetings.models import AgendaEntry, AgendaItem, AgendaVersion, Meeting, Session
+from proposals.models import Decision, Position, Proposal
+
+
+def meeting_list(*, year: int | None = None, kind: str | None = None) -> QuerySet[Meeting]:
+    queryset = (
+        Meeting.objects.select_related("host", "chair")
+        .prefetch_related("sources")
+        .order_by("-start_date", "slug")
+    )
+    if year:
+        queryset = queryset.in_year(year)
+    if kind:
+        queryset = queryset.filter(kind=kind)
+    return queryset
+
+
+def meeting_years() -> list[int]:
+    return list(
+        Meeting.objects.annotate(year=ExtractYear("start_date"))
+        .values_list("year", flat=True)
+        .distinct()
+        .order_by("-year")
+    )
+
+
+def meeting_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Items removed by objection and decisions blocked, for a page of meetings, in two queries
+    over those meetings only (counting in the listing query would join items with decisions)."""
+    removed = dict(
+        AgendaItem.objects.filter(meeting_id__in=meeting_ids, removed_by__isnull=False)
+        .values("meeting_id")
+        .annotate(n=Count("pk"))
+        .values_list("meeting_id", "n")
+        .order_by()
+    )
+    blocked = dict(
+        Decision.objects.blocked()
+        .filter(meeting_id__in=meeting_ids)
+        .values("meeting_id")
+        .annotate(n=Count("pk"))
+        .values_list("meeting_id", "n")
+        .order_by()
+    )
+    return {
+        pk: {"items_removed": removed.get(pk, 0), "decisions_blocked": blocked.get(pk, 0)}
+        for pk in meeting_ids
+    }
+
+
+def latest_meetings(limit: int = 5) -> list[Meeting]:
+    return list(meeting_list()[:limit])
+
+
+def meeting_detail() -> QuerySet[Meeting]:
+    return Meeting.objects.select_related("host", "chair", "chair_person").prefetch_related(
+        "sources",
+        Prefetch("attendees", to_attr="attendee_list"),
+    )
+
+
+def _positions() -> QuerySet[Position]:
+    return (
+        Position.objects.select_related("participant", "observer", "letter")
+        .prefetch_related("sources")
+        .order_by("stance", "participant__name", "observer__name")
+    )
+
+
+@dataclass
+class AgendaRow:
+    """One item's place in a version beside its place in the version before."""
+
+    item: AgendaItem
+    before: AgendaEntry | None
+    now: AgendaEntry | None
+
+    @property
+    def change(self) -> str:
+        if self.now is None:
+            return "not in this version"
+        if self.before is None:
+            return "added" if self.now.status != AgendaEntry.Status.REMOVED else "removed"
+        if self.before.status != self.now.status:
+            return self.now.get_status_display().lower()
+        if self.before.slot != self.now.slot:
+            return "time slot changed"
+        return "unchanged"
+
+
+@dataclass
+class VersionHistory:
+    version: AgendaVersion
+    previous: AgendaVersion | None
+    rows: list[AgendaRow] = field(default_factory=list)
+
+
+@dataclass
+class MeetingRecord:
+    """Everything the meeting page shows, fetched in a fixed number of queries."""
+
+    meeting: Meeting
+    versions: list[AgendaVersion]
+    history: list[VersionHistory]
+    items: list[AgendaItem]
+    decisions: list[Decision]
+    proposals: list[Proposal]
+    sessions: list[Session]
+
+    @property
+    def final_version(self) -> AgendaVersion | None:
+        return self.versions[-1] if self.versions else None
+
+    @property
+    def communique_decision(self) -> Decision | None:
+        for decision in self.decisions:
+            if decision.subject_kind == Decision.SubjectKind.COMMUNIQUE:
+                return decision
+        return None
+
+
+def meeting_record(meeting: Meeting) -> MeetingRecord:
+    """The meeting's agenda versions and their history, items, decisions with positions,
+    proposals and sessions. Removal decisions on entries are the decision objects listed here."""
+    items = list(
+        meeting.agenda_items.prefetch_related(
+            "sources", "proposers", "observer_proposers"
+        ).order_by("pk")
+    )
+    decisions = list(
+        Decision.objects.filter(Q(meeting=meeting) | Q(agenda_item__meeting=meeting))
+        .select_related("agenda_item", "proposal")
+        .prefetch_related("sources", Prefetch("positions", queryset=_positions()))
+        .order_by("date", "pk")
+    )
+    versions = list(
+        meeting.agenda_versions.prefetch_related(
+            "sources",
+            Prefetch(
+                "entries",
+                queryset=AgendaEntry.objects.select_related("item").order_by("order", "pk"),
+            ),
+        ).order_by("number")
+    )
+    proposals = list(
+        Proposal.objects.filter(Q(meeting=meeting) | Q(agenda_item__meeting=meeting))
+        .prefetch_related(
+            "sources",
+            "sponsors",
+            "observer_sponsors",
+            Prefetch("letters", to_attr="letter_list"),
+        )
+        .order_by("pk")
+    )
+    sessions = list(
+        meeting.sessions.select_related("chaired_by")
+        .prefetch_related("sources", "boycotted_by")
+        .order_by("date", "pk")
+    )
+    _join(items, decisions, versions, proposals)
+    return MeetingRecord(
+        meeting=meeting,
+        versions=versions,
+        history=agenda_history(versions, items),
+        items=items,
+        decisions=decisions,
+        proposals=proposals,
+        sessions=sessions,
+    )
+
+
+def _join(items, decisions, versions, proposals) -> None:
+    """Attach the fetched rows to each other in Python, where the page needs them together."""
+    by_item = {item.pk: item for item in items}
+    by_decision = {decision.pk: decision for decision in decisions}
+    by_proposal = {proposal.pk: proposal for proposal in proposals}
+    for item in items:
+        item.proposal_list = []
+        item.decision_list = []
+    for proposal in proposals:
+        if proposal.agenda_item_id in by_item:
+            by_item[proposal.agenda_item_id].proposal_list.append(proposal)
+    for decision in decisions:
+        positions = list(decision.positions.all())
+        decision.objections = [p for p in positions if p.stance == Position.Stance.OBJECTION]
+        decision.objectors = [p for p in decision.objections if p.participant_id]
+        letters = {p.letter.pk: p.letter for p in positions if p.letter_id}
+        if decision.agenda_item_id in by_item:
+            item = by_item[decision.agenda_item_id]
+            item.decision_list.append(decision)
+            for proposal in item.proposal_list:
+                letters.update((letter.pk, letter) for letter in proposal.letter_list)
+        if decision.proposal_id in by_proposal:
+            proposal = by_proposal[decision.proposal_id]
+            letters.update((letter.pk, letter) for letter in proposal.letter_list)
+        decision.letter_list = sorted(
+            letters.values(), key=lambda letter: (letter.date is None, letter.date, letter.pk)
+        )
+    for version in versions:
+        for entry in version.entries.all():
+            # The item as fetched with its proposers and sources; an entry pointing at another
+            # meeting's item (nothing forbids it) keeps the item joined to it, without those.
+            if entry.item_id in by_item:
+                entry.item = by_item[entry.item_id]
+            else:
+                entry.item.proposal_list = entry.item.decision_list = []
+            entry.decision = by_decision.get(entry.removal_decision_id)
+            entry.slot = entry.time_slot_minutes or entry.item.time_slot_minutes
+
+
+def agenda_history(versions: list[AgendaVersion], items: list[AgendaItem]) -> list[VersionHistory]:
+    """Each version beside its predecessor: one row per item in either, in this version's order
+    and then the items that only the predecessor had."""
+    history = []
+    previous = None
+    for version in versions:
+        now = {entry.item_id: entry for entry in version.entries.all()}
+        before = {entry.item_id: entry for entry in previous.entries.all()} if previous else {}
+        rows = [AgendaRow(entry.item, before.get(entry.item_id), entry) for entry in now.values()]
+        rows += [
+            AgendaRow(entry.item, entry, None)
+            for item_id, entry in before.items()
+            if item_id not in now
+        ]
+        history.append(VersionHistory(version, previous, rows))
+        previous = version
+    return history

@@ -1,0 +1,378 @@
+"""Reads of letters, proposals and decisions for the public pages.
+
+Querysets own their joins, so a view cannot forget them; the few helpers that group or arrange
+rows do so in Python on rows already fetched. Outcomes are the engine's stored ones
+(`Decision.outcome`, `.explanation`, `.counterfactuals`): nothing here decides anything.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db.models import CharField, F, Max, Prefetch, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, ExtractYear
+
+from meetings.models import AgendaItem, AgendaVersion, Meeting
+from participants.models import Observer, Participant
+from proposals.consensus import rules
+from proposals.models import Decision, Letter, Position, Proposal, Quote, ReportedAccount
+
+STANCE_ORDER = [
+    Position.Stance.SUPPORT,
+    Position.Stance.OBJECTION,
+    Position.Stance.ABSTENTION,
+    Position.Stance.NO_POSITION,
+]
+COUNTING_LABELS = {
+    rules.SILENCE_AS_CONSENT: "Silence counts as consent",
+    rules.RECORDED: "Only recorded positions count",
+}
+
+
+# Letters ---------------------------------------------------------------------------------------
+
+
+def letter_list() -> QuerySet[Letter]:
+    """Letters newest first (undated last), with authors, signatory, proposals and sources."""
+    return (
+        Letter.objects.select_related("signatory")
+        .prefetch_related(
+            "sources",
+            "authors",
+            "observer_authors",
+            Prefetch("proposals", queryset=Proposal.objects.only("pk", "slug", "title")),
+        )
+        .order_by(F("date").desc(nulls_last=True), "-pk")
+    )
+
+
+def letter_detail() -> QuerySet[Letter]:
+    return Letter.objects.select_related("signatory").prefetch_related(
+        "sources",
+        "authors",
+        "observer_authors",
+        Prefetch(
+            "quotes", queryset=Quote.objects.select_related("source", "speaker").order_by("pk")
+        ),
+        Prefetch(
+            "proposals",
+            queryset=Proposal.objects.select_related("meeting")
+            .prefetch_related("sources")
+            .order_by("slug"),
+        ),
+        Prefetch(
+            "positions",
+            queryset=Position.objects.select_related("decision", "participant", "observer")
+            .prefetch_related("sources")
+            .order_by("decision__date", "decision_id"),
+        ),
+    )
+
+
+def letter_filter_choices(*, proposal_limit: int = 100) -> dict:
+    """What the letters archive can be filtered by: authors, years and proposals with letters.
+
+    Proposals are limited to the `proposal_limit` with the newest letters (a synthetic record
+    has thousands); any proposal's own page links to its letters whatever the limit.
+    """
+    authors = list(
+        Participant.objects.filter(letters__isnull=False)
+        .distinct()
+        .order_by("name")
+        .values_list("code", "name")
+    )
+    observers = list(
+        Observer.objects.filter(letters__isnull=False)
+        .distinct()
+        .order_by("name")
+        .values_list("code", "name")
+    )
+    years = list(
+        Letter.objects.filter(date__isnull=False)
+        .annotate(year=ExtractYear("date"))
+        .values_list("year", flat=True)
+        .distinct()
+        .order_by("-year")
+    )
+    proposals = list(
+        Proposal.objects.filter(letters__isnull=False)
+        .annotate(latest=Max("letters__date"))
+        .order_by(F("latest").desc(nulls_last=True), "slug")
+        .values_list("slug", "title")[:proposal_limit]
+    )
+    return {
+        "authors": authors,
+        "observers": observers,
+        "years": years,
+        "proposals": proposals,
+    }
+
+
+def filter_letters(
+    queryset: QuerySet[Letter],
+    *,
+    author: str | None = None,
+    year: int | None = None,
+    proposal: str | None = None,
+) -> QuerySet[Letter]:
+    if author:
+        queryset = queryset.filter(Q(authors__code=author) | Q(observer_authors__code=author))
+    if year:
+        queryset = queryset.filter(date__year=year)
+    if proposal:
+        queryset = queryset.filter(proposals__slug=proposal)
+    # A letter joined twice (two authors matching) would be listed twice.
+    return queryset.distinct() if author or proposal else queryset
+
+
+# Proposals and decisions -----------------------------------------------------------------------
+
+
+def positions_with_holders() -> QuerySet[Position]:
+    return (
+        Position.objects.select_related("participant", "observer", "letter")
+        .prefetch_related("sources")
+        .order_by("participant__name", "observer__name")
+    )
+
+
+def proposal_list() -> QuerySet[Proposal]:
+    return (
+        Proposal.objects.select_related("meeting")
+        .prefetch_related("sources", "sponsors", "observer_sponsors")
+        .order_by(F("meeting__start_date").desc(nulls_last=True), "slug")
+    )
+
+
+def proposal_detail() -> QuerySet[Proposal]:
+    return Proposal.objects.select_related("meeting", "agenda_item__meeting").prefetch_related(
+        "sources",
+        "sponsors",
+        "observer_sponsors",
+        Prefetch("letters", queryset=letter_list()),
+        Prefetch(
+            "decisions",
+            queryset=Decision.objects.select_related("meeting")
+            .prefetch_related(
+                "sources",
+                "parties_concerned",
+                Prefetch("positions", queryset=positions_with_holders()),
+            )
+            .order_by("date", "pk"),
+        ),
+    )
+
+
+def decision_list() -> QuerySet[Decision]:
+    return (
+        Decision.objects.with_effective_date()
+        .select_related("meeting", "agenda_item", "proposal")
+        .prefetch_related("sources")
+        .order_by(F("effective_date").desc(nulls_last=True), "-pk")
+    )
+
+
+def decision_detail() -> QuerySet[Decision]:
+    return (
+        Decision.objects.with_effective_date()
+        .select_related("meeting", "agenda_item__meeting", "proposal")
+        .prefetch_related(
+            "sources",
+            "parties_concerned",
+            Prefetch("positions", queryset=positions_with_holders()),
+            Prefetch(
+                "accounts",
+                queryset=ReportedAccount.objects.prefetch_related(
+                    "sources", "named_objectors"
+                ).order_by("pk"),
+            ),
+            Prefetch("items_removed", queryset=AgendaItem.objects.select_related("meeting")),
+        )
+    )
+
+
+def proposals_with_letters() -> QuerySet[Proposal]:
+    return Proposal.objects.prefetch_related(
+        "sources",
+        "sponsors",
+        "observer_sponsors",
+        Prefetch("letters", queryset=letter_list()),
+    ).order_by("slug")
+
+
+@dataclass
+class StanceGroup:
+    stance: str
+    label: str
+    positions: list[Position]
+
+
+def group_positions(positions) -> list[StanceGroup]:
+    """Positions grouped support, objection, abstention, none; every group shown, even empty."""
+    grouped: dict[str, list[Position]] = defaultdict(list)
+    for position in positions:
+        grouped[position.stance].append(position)
+    return [
+        StanceGroup(stance, Position.Stance(stance).label, grouped.get(stance, []))
+        for stance in STANCE_ORDER
+    ]
+
+
+@dataclass
+class RuleRow:
+    name: str
+    title: str
+    description: str
+    of_record: bool
+    outcomes: list[tuple[str, str]]  # (counting, stored outcome), in COUNTINGS order
+
+
+def outcome_table(decision: Decision) -> list[RuleRow]:
+    """The stored outcome under every rule and counting (the engine's counterfactuals)."""
+    stored = decision.counterfactuals or {}
+    return [
+        RuleRow(
+            name=name,
+            title=rule.title,
+            description=rule.description,
+            of_record=name == rules.RULE_OF_RECORD,
+            outcomes=[
+                (counting, stored.get(f"{name}:{counting}", "")) for counting in rules.COUNTINGS
+            ],
+        )
+        for name, rule in rules.RULES.items()
+    ]
+
+
+def decision_letters(decision: Decision, proposals=()) -> list[Letter]:
+    """Letters behind a decision: those stating positions, then those behind its proposals."""
+    letters = {p.letter.pk: p.letter for p in decision.positions.all() if p.letter_id}
+    for proposal in proposals:
+        for letter in proposal.letters.all():
+            letters.setdefault(letter.pk, letter)
+    return sorted(letters.values(), key=lambda x: (x.date is None, x.date, x.pk))
+
+
+# A participant's record ------------------------------------------------------------------------
+
+
+def positions_of(participant: Participant) -> QuerySet[Position]:
+    return (
+        Position.objects.filter(participant=participant)
+        .annotate(effective_date=Coalesce("decision__date", "decision__meeting__start_date"))
+        .select_related("decision__meeting", "letter")
+        .prefetch_related("sources")
+        .order_by(F("effective_date").desc(nulls_last=True), "-decision_id")
+    )
+
+
+def co_objectors_by_decision(decision_ids, exclude: Participant) -> dict[int, list[dict]]:
+    """For each decision, the other participants that objected to it, in one query."""
+    rows = (
+        Position.objects.objections()
+        .filter(decision_id__in=decision_ids, participant__isnull=False)
+        .exclude(participant=exclude)
+        .order_by("participant__name")
+        .values("decision_id", "participant__code", "participant__name")
+    )
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        grouped[row["decision_id"]].append(
+            {"code": row["participant__code"], "name": row["participant__name"]}
+        )
+    return grouped
+
+
+# Home -----------------------------------------------------------------------------------------
+
+
+def removed_items(limit: int = 10) -> list[AgendaItem]:
+    """The latest agenda items removed by objection, with the decision that removed them."""
+    return list(
+        AgendaItem.objects.filter(removed_by__isnull=False)
+        .select_related("meeting", "removed_by")
+        .prefetch_related("sources")
+        .order_by("-meeting__start_date", "-pk")[:limit]
+    )
+
+
+def objectors_of(decision_ids) -> dict[int, list[dict]]:
+    rows = (
+        Position.objects.objections()
+        .filter(decision_id__in=decision_ids, participant__isnull=False)
+        .order_by("participant__name")
+        .values("decision_id", "participant__code", "participant__name")
+    )
+    grouped: dict[int, list[dict]] = defaultdict(list)
+    for row in rows:
+        grouped[row["decision_id"]].append(
+            {"code": row["participant__code"], "name": row["participant__name"]}
+        )
+    return grouped
+
+
+# Timeline -------------------------------------------------------------------------------------
+
+TIMELINE_KINDS = {
+    "meeting": "Meeting",
+    "agenda": "Agenda version",
+    "letter": "Letter",
+    "decision": "Decision",
+}
+
+
+def timeline_events(*, year: int | None = None) -> QuerySet:
+    """One row (day, kind, pk) per dated event of the record, newest first, as one UNION query
+    the paginator can count and slice; the page's rows are then fetched by kind."""
+
+    def rows(queryset, day, kind):
+        queryset = queryset.annotate(
+            event_day=day,
+            event_kind=Value(kind, output_field=CharField()),
+            event_ref=F("pk"),
+        ).filter(event_day__isnull=False)
+        if year:
+            queryset = queryset.filter(event_day__year=year)
+        return queryset.values_list("event_day", "event_kind", "event_ref").order_by()
+
+    union = rows(Meeting.objects.all(), F("start_date"), "meeting").union(
+        rows(AgendaVersion.objects.all(), F("dated"), "agenda"),
+        rows(Letter.objects.all(), F("date"), "letter"),
+        rows(Decision.objects.all(), Coalesce("date", "meeting__start_date"), "decision"),
+        all=True,
+    )
+    return union.order_by("-event_day", "event_kind", "-event_ref")
+
+
+def timeline_years() -> list[int]:
+    years = set(Meeting.objects.annotate(y=ExtractYear("start_date")).values_list("y", flat=True))
+    years |= set(
+        Letter.objects.filter(date__isnull=False)
+        .annotate(y=ExtractYear("date"))
+        .values_list("y", flat=True)
+    )
+    return sorted(years, reverse=True)
+
+
+def timeline_objects(rows) -> list[dict]:
+    """The objects behind a page of timeline rows: one query per kind present."""
+    ids: dict[str, list[int]] = defaultdict(list)
+    for _, kind, pk in rows:
+        ids[kind].append(pk)
+    fetched = {
+        "meeting": Meeting.objects.select_related("host").prefetch_related("sources"),
+        "agenda": AgendaVersion.objects.select_related("meeting").prefetch_related("sources"),
+        "letter": Letter.objects.prefetch_related("authors", "observer_authors", "sources"),
+        "decision": Decision.objects.select_related("meeting").prefetch_related("sources"),
+    }
+    objects = {kind: fetched[kind].in_bulk(pks) for kind, pks in ids.items() if kind in fetched}
+    return [
+        {"day": day, "kind": kind, "label": TIMELINE_KINDS[kind], "object": objects[kind][pk]}
+        for day, kind, pk in rows
+        if pk in objects.get(kind, {})
+    ]
+
+
+def undated_letters_count() -> int:
+    return Letter.objects.filter(date__isnull=True).count()

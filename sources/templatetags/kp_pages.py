@@ -1,0 +1,62 @@
+"""Template tags of the public pages: citation marks and safe external links.
+
+Every tag here builds HTML with `format_html`, which escapes what it interpolates, so record text
+passed through them is always escaped.
+"""
+
+from django import template
+from django.utils.html import format_html, format_html_join
+
+register = template.Library()
+
+
+@register.simple_tag
+def cite(obj) -> str:
+    """Numbered links from a fact to the page's list of sources (see sources.pages.Citations)."""
+    cites = getattr(obj, "cites", None)
+    if not cites:
+        return ""
+    marks = format_html_join(
+        ", ",
+        '<a href="#source-{0}" aria-label="Source {0}: {1}">{0}</a>',
+        ((number, str(source)) for number, source in cites),
+    )
+    return format_html('<sup class="cite">[{}]</sup>', marks)
+
+
+@register.filter
+def external_url(value: str) -> str:
+    """The URL if it is an http(s) link, else "": a stored URL never becomes a javascript: link."""
+    value = (value or "").strip()
+    return value if value.lower().startswith(("https://", "http://")) else ""
+
+
+@register.filter
+def minutes(value) -> str:
+    """A time slot: 60 -> "1 h", 90 -> "1 h 30 min", 45 -> "45 min"."""
+    if not value:
+        return ""
+    hours, rest = divmod(int(value), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")
+
+
+@register.simple_tag
+def date_range(start, end) -> str:
+    """20–24 June 2022, 30 June – 2 July 2022, or one day."""
+    if start is None:
+        return "date not known"
+    if end is None or end == start:
+        return f"{start.day} {start:%B %Y}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start.day}–{end.day} {end:%B %Y}"
+    if start.year == end.year:
+        return f"{start.day} {start:%B} – {end.day} {end:%B %Y}"
+    return f"{start.day} {start:%B %Y} – {end.day} {end:%B %Y}"
+
+
+@register.filter
+def day(value) -> str:
+    """A full date without a leading zero: 3 April 2024."""
+    return f"{value.day} {value:%B %Y}" if value else ""

@@ -1,5 +1,6 @@
 """Meetings of the KP, their agendas as they changed from version to version, and sessions."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
@@ -241,6 +242,12 @@ class AgendaEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item.title}: {self.get_status_display()}"
+
+    def clean(self) -> None:
+        if self.version_id and self.item_id and self.item.meeting_id != self.version.meeting_id:
+            raise ValidationError(
+                {"item": "The item belongs to another meeting than this agenda version."}
+            )
 
 
 class Session(Sourced):

@@ -26,7 +26,7 @@ from typing import Any
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection
 from django.db.models import Prefetch, ProtectedError, Q, QuerySet, RestrictedError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter
@@ -114,7 +114,7 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             if isinstance(exc, ProtectedError)
             else {str(obj._meta.verbose_name) for obj in exc.restricted_objects}
         )
-        transaction.set_rollback(True)
+        # The write's own atomic block has rolled back already (AtomicWritesMixin).
         return Response(
             error_body(
                 409,
@@ -125,7 +125,6 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             status=409,
         )
     if isinstance(exc, IntegrityError):
-        transaction.set_rollback(True)
         return Response(
             error_body(409, "conflict", "The change conflicts with the record: " + str(exc)),
             status=409,
@@ -553,6 +552,14 @@ class CleanModelSerializer(serializers.ModelSerializer):
 
     `required_sources`: every fact rests on a source; writes must name at least one.
     """
+
+    def get_validators(self):
+        # full_clean() below checks unique fields, unique and check constraints (conditions
+        # included); DRF's own unique-together validators would make optional fields required.
+        return []
+
+    def get_uniqueness_extra_kwargs(self, field_names, declared_fields, extra_kwargs):
+        return extra_kwargs, {}
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

@@ -80,7 +80,18 @@ class ApiModelViewSet(
     mixins.ListModelMixin,
     viewsets.GenericViewSet,
 ):
-    pass
+    def _reload(self, serializer) -> None:
+        # Answer with the row as the database now has it: what signals computed on save (the
+        # engine's outcome and explanation) and the queryset's annotations.
+        serializer.instance = self.get_queryset().get(pk=serializer.instance.pk)
+
+    def perform_create(self, serializer):
+        serializer.save()
+        self._reload(serializer)
+
+    def perform_update(self, serializer):
+        serializer.save()
+        self._reload(serializer)
 
 
 # --------------------------------------------------------------------------------------------

@@ -304,8 +304,8 @@ class DecisionSerializer(CleanModelSerializer):
     effective_date = serializers.DateField(
         read_only=True, help_text="Its own date, else its meeting's first day."
     )
-    explanation = ExplanationSerializer(
-        read_only=True, help_text="The engine's explanation under the rule of record."
+    explanation = serializers.SerializerMethodField(
+        help_text="The engine's explanation under the rule of record."
     )
     counterfactuals = serializers.DictField(
         child=serializers.ChoiceField(choices=Decision.Outcome.choices),
@@ -358,6 +358,10 @@ class DecisionSerializer(CleanModelSerializer):
         if decision.proposal_id:
             return decision.proposal.title
         return decision.title
+
+    @extend_schema_field(ExplanationSerializer(allow_null=True))
+    def get_explanation(self, decision: Decision) -> dict | None:
+        return decision.explanation or None
 
     @extend_schema_field(CounterfactualSerializer(allow_null=True))
     def get_counterfactual(self, decision: Decision) -> dict | None:

@@ -7,4 +7,5 @@ urlpatterns = [
     path("", include("meetings.urls")),
     path("", include("participants.urls")),
     path("", include("sources.urls")),
+    path("notifications/", include("notifications.urls")),
 ]

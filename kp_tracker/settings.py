@@ -8,6 +8,7 @@ without SECRET_KEY and turns the secure defaults on.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "participants",
     "meetings",
     "proposals",
+    "notifications",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +158,42 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Celery beat (the `beat` service in docker-compose.yml): the notifications' periodic jobs.
+CELERY_BEAT_SCHEDULE = {
+    # Re-enqueues what was not delivered: events whose enqueue failed, lost task messages,
+    # deliveries orphaned by a dead worker, retries whose delayed message was lost.
+    "notifications-sweep": {
+        "task": "notifications.sweep",
+        "schedule": float(env_int("NOTIFICATIONS_SWEEP_INTERVAL", 60)),
+    },
+    "notifications-upcoming-meetings": {
+        "task": "notifications.announce_upcoming_meetings",
+        "schedule": crontab(hour=6, minute=0),
+    },
+    "notifications-daily-digest": {
+        "task": "notifications.send_daily_digests",
+        "schedule": crontab(hour=7, minute=0),
+    },
+}
+
+# E-mail: printed to the console unless EMAIL_BACKEND says otherwise (SMTP in production:
+# django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST and friends).
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set EMAIL_USE_TLS or EMAIL_USE_SSL, not both.")
+# Without a timeout a stalled SMTP server would hold a worker forever.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+EMAIL_FILE_PATH = env_str("EMAIL_FILE_PATH", str(BASE_DIR / "sent-mail"))
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "KP Tracker <notifications@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# Where the site is served, for links in e-mails (confirm, unsubscribe) and webhook payloads.
+SITE_URL = env_str("SITE_URL", "http://127.0.0.1:8000")
 
 # The REST API (kp_tracker/api_common.py holds the shared behaviour these name).
 REST_FRAMEWORK = {
@@ -192,7 +230,7 @@ SPECTACULAR_SETTINGS = {
         "(anonymous clients are throttled per IP address); writing needs the token of a "
         "Secretariat editor. Every list is also served as CSV (`?format=csv` or "
         "`Accept: text/csv`); every GET carries an ETag and honours If-None-Match. Errors have "
-        "one shape: `{\"error\": {\"status\", \"code\", \"message\", \"fields\"}}`."
+        'one shape: `{"error": {"status", "code", "message", "fields"}}`.'
     ),
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,

@@ -1,0 +1,332 @@
+"""Sending deliveries: claim each row, send it, record the result.
+
+A delivery is claimed with a conditional update (pending → sending; exactly one row must
+change) before anything is sent, and recorded as sent straight after, one row at a time. So a
+task that runs twice (its worker killed before acknowledging it, or the sweep re-enqueueing it)
+sends nothing that was recorded as sent, and the only repeat possible is of the one delivery a
+worker was between sending and recording when it died. That one keeps its id (Message-ID,
+webhook-id), so the receiver can drop it.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import json
+import logging
+import os
+import random
+from collections import Counter
+from typing import Any
+
+import httpx
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone
+from standardwebhooks import Webhook
+
+from notifications import conf
+from notifications.models import Delivery, Event, Subscription, WebhookEndpoint
+
+logger = logging.getLogger(__name__)
+# httpx logs every request at INFO; the delivery rows already record each attempt.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+
+Status = Delivery.Status
+USER_AGENT = "KP-Tracker-Webhooks/1"
+SUBJECT_PREFIX = "[KP Tracker] "
+
+
+# --- Schedule -------------------------------------------------------------------------------
+
+
+def backoff(attempts: int) -> float:
+    """Seconds to wait after the `attempts`-th failed attempt: exponential, capped, with "equal
+    jitter" (half fixed, half random) so receivers that failed together are not retried together.
+    """
+    base, cap = conf.get("NOTIFICATIONS_BACKOFF_BASE"), conf.get("NOTIFICATIONS_BACKOFF_MAX")
+    delay = min(cap, base * 2 ** max(0, attempts - 1))
+    return delay / 2 + random.uniform(0, delay / 2)
+
+
+def parse_retry_after(value: str | None, now: datetime.datetime) -> float | None:
+    """Retry-After in seconds: a number of seconds or an HTTP date (RFC 9110 §10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+# --- Message building -----------------------------------------------------------------------
+
+
+def webhook_body(event: Event) -> str:
+    """The JSON body, the same bytes on every attempt (Standard Webhooks' type/timestamp/data)."""
+    return json.dumps(
+        {
+            "type": event.kind,
+            "timestamp": event.created.astimezone(datetime.UTC).isoformat(),
+            "data": {"event_id": event.pk, **event.payload},
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    )
+
+
+def webhook_headers(delivery: Delivery, body: str, now: datetime.datetime) -> dict[str, str]:
+    """Standard Webhooks headers; the signature is v1, HMAC-SHA256 over "id.timestamp.body"
+    with the endpoint's secret, computed by the `standardwebhooks` library."""
+    signature = Webhook(delivery.endpoint.secret).sign(delivery.webhook_id, now, body)
+    return {
+        "webhook-id": delivery.webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+        "content-type": "application/json",
+    }
+
+
+class EmailRenderer:
+    """Renders e-mails, each event's text once per batch rather than once per recipient."""
+
+    def __init__(self) -> None:
+        self._event_text: dict[int, str] = {}
+
+    def event_text(self, event: Event) -> str:
+        if event.pk not in self._event_text:
+            self._event_text[event.pk] = render_to_string(
+                "notifications/email/event.txt", {"event": event, "payload": event.payload}
+            ).strip()
+        return self._event_text[event.pk]
+
+    def message(self, delivery: Delivery, connection: Any) -> EmailMessage:
+        subscription = delivery.subscription
+        if delivery.event_id:
+            subject = delivery.event.payload.get("summary") or delivery.event.get_kind_display()
+            text = self.event_text(delivery.event)
+        else:
+            events = list(
+                Event.objects.on_day(delivery.digest_day)
+                .followed_by(subscription)
+                .order_by("created", "pk")
+            )
+            subject = f"Daily digest for {delivery.digest_day:%-d %B %Y}: {len(events)} change" + (
+                "s" if len(events) != 1 else ""
+            )
+            text = render_to_string(
+                "notifications/email/digest.txt",
+                {"events": events, "day": delivery.digest_day},
+            ).strip()
+        unsubscribe = subscription.unsubscribe_url
+        body = (
+            f"{text}\n\n-- \nYou follow {subscription.followed} on KP Tracker "
+            f"({subscription.get_cadence_display().lower()}).\n"
+            f"Stop these e-mails: {unsubscribe}\n"
+        )
+        return EmailMessage(
+            subject=(SUBJECT_PREFIX + subject)[:250],
+            body=body,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            to=[subscription.address],
+            connection=connection,
+            headers={
+                "Message-ID": delivery.message_id,
+                "List-Unsubscribe": f"<{unsubscribe}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                "Auto-Submitted": "auto-generated",
+            },
+        )
+
+
+# --- HTTP -----------------------------------------------------------------------------------
+
+_client: httpx.Client | None = None
+_client_pid: int | None = None
+
+
+def http_client() -> httpx.Client:
+    """One pooled client per worker process (keep-alive to receivers), made after any fork."""
+    global _client, _client_pid
+    if _client is None or _client_pid != os.getpid():
+        _client = httpx.Client(follow_redirects=False, headers={"user-agent": USER_AGENT})
+        _client_pid = os.getpid()
+    return _client
+
+
+# --- Claim, send, record --------------------------------------------------------------------
+
+
+def claim(delivery: Delivery, now: datetime.datetime) -> bool:
+    """Take the row for this worker; False if another run has it or already sent it."""
+    changed = Delivery.objects.filter(pk=delivery.pk, status=Status.PENDING).update(
+        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+    )
+    delivery.attempts += 1
+    return changed == 1
+
+
+def record(delivery: Delivery, status: str, **fields: Any) -> None:
+    # Conditional on still holding the claim: if the sweep took the row back meanwhile, the
+    # newer run's record stands.
+    Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(status=status, **fields)
+
+
+def record_failure(
+    delivery: Delivery,
+    error: str,
+    *,
+    status_code: int | None = None,
+    retry_after: float | None = None,
+) -> str:
+    """Schedule another attempt, or give up once the schedule is spent."""
+    from notifications.services import enqueue
+    from notifications.tasks import send_deliveries
+
+    now = timezone.now()
+    if delivery.attempts >= conf.get_int("NOTIFICATIONS_MAX_ATTEMPTS"):
+        record(delivery, Status.FAILED, last_error=error[:2000], last_status_code=status_code)
+        logger.warning(
+            "Delivery %s failed after %s attempts: %s", delivery.pk, delivery.attempts, error
+        )
+        return Status.FAILED
+    delay = backoff(delivery.attempts)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, conf.get("NOTIFICATIONS_BACKOFF_MAX")))
+    record(
+        delivery,
+        Status.PENDING,
+        next_attempt_at=now + datetime.timedelta(seconds=delay),
+        enqueued_at=now,
+        last_error=error[:2000],
+        last_status_code=status_code,
+    )
+    enqueue(send_deliveries, [delivery.pk], countdown=delay)
+    return "retried"
+
+
+def send_webhook(delivery: Delivery) -> str:
+    endpoint: WebhookEndpoint = delivery.endpoint
+    body = webhook_body(delivery.event)
+    now = timezone.now().astimezone(datetime.UTC)
+    timeout = conf.get("NOTIFICATIONS_WEBHOOK_TIMEOUT")
+    try:
+        response = http_client().post(
+            endpoint.url,
+            content=body.encode(),
+            headers=webhook_headers(delivery, body, now),
+            timeout=timeout,
+        )
+    except httpx.TimeoutException:
+        return record_failure(delivery, f"Timed out after {timeout:g} s.")
+    except httpx.HTTPError as exc:
+        return record_failure(delivery, f"{type(exc).__name__}: {exc}")
+    code = response.status_code
+    if 200 <= code < 300:
+        record(delivery, Status.SENT, sent_at=timezone.now(), last_status_code=code, last_error="")
+        return Status.SENT
+    if code == 410:
+        # The receiver says this endpoint is gone for good: stop this and everything else queued
+        # for it, and disable it until an editor turns it on again.
+        record(delivery, Status.GONE, last_status_code=code, last_error="410 Gone")
+        disable_endpoint(endpoint, "The receiver answered 410 Gone.")
+        return Status.GONE
+    retry_after = parse_retry_after(response.headers.get("retry-after"), now)
+    return record_failure(
+        delivery, f"HTTP {code}: {response.text[:200]}", status_code=code, retry_after=retry_after
+    )
+
+
+def disable_endpoint(endpoint: WebhookEndpoint, reason: str) -> None:
+    WebhookEndpoint.objects.filter(pk=endpoint.pk, active=True).update(
+        active=False, disabled_at=timezone.now(), disabled_reason=reason
+    )
+    Delivery.objects.filter(endpoint=endpoint, status=Status.PENDING).update(
+        status=Status.GONE, last_error=reason
+    )
+
+
+class EmailSender:
+    """Sends a batch's e-mails over one connection of Django's e-mail backend."""
+
+    def __init__(self) -> None:
+        self.connection: Any = None
+        self.renderer = EmailRenderer()
+
+    def send(self, delivery: Delivery) -> str:
+        try:
+            if self.connection is None:
+                self.connection = get_connection()
+                self.connection.open()
+            message = self.renderer.message(delivery, self.connection)
+            self.connection.send_messages([message])
+        except Exception as exc:
+            self.close()  # a broken SMTP session is opened afresh for the next one
+            return record_failure(delivery, f"{type(exc).__name__}: {exc}")
+        record(delivery, Status.SENT, sent_at=timezone.now(), last_error="")
+        return Status.SENT
+
+    def close(self) -> None:
+        if self.connection is not None:
+            try:
+                self.connection.close()
+            except Exception:
+                logger.debug("Closing the e-mail connection failed", exc_info=True)
+            self.connection = None
+
+
+def send_deliveries(ids: list[int]) -> Counter[str]:
+    """Send the given deliveries that are pending and due; returns a count by result."""
+    from notifications.services import enqueue
+    from notifications.tasks import send_deliveries as send_task
+
+    results: Counter[str] = Counter()
+    now = timezone.now()
+    rows = (
+        Delivery.objects.filter(pk__in=ids, status=Status.PENDING)
+        .select_related(
+            "event",
+            "endpoint",
+            "subscription__user",
+            "subscription__meeting",
+            "subscription__participant",
+            "subscription__proposal",
+        )
+        .order_by("pk")
+    )
+    emails = EmailSender()
+    try:
+        for delivery in rows:
+            if delivery.next_attempt_at > now:
+                # A retry's message arrived early (or a duplicate): put it back for its time.
+                wait = (delivery.next_attempt_at - now).total_seconds()
+                enqueue(send_task, [delivery.pk], countdown=wait)
+                results["not_due"] += 1
+                continue
+            if not claim(delivery, timezone.now()):
+                results["skipped"] += 1
+                continue
+            if delivery.endpoint_id:
+                if not delivery.endpoint.active:
+                    record(delivery, Status.GONE, last_error="The endpoint is disabled.")
+                    results[Status.GONE] += 1
+                    continue
+                results[send_webhook(delivery)] += 1
+            else:
+                subscription: Subscription = delivery.subscription
+                if not subscription.is_active or not subscription.address:
+                    record(delivery, Status.GONE, last_error="Unsubscribed, or no address.")
+                    results[Status.GONE] += 1
+                    continue
+                results[emails.send(delivery)] += 1
+    finally:
+        emails.close()
+    return results

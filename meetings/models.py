@@ -81,8 +81,13 @@ class Meeting(Sourced):
             models.CheckConstraint(
                 condition=Q(end_date__gte=F("start_date")),
                 name="meeting_end_after_start",
+                violation_error_message="The meeting cannot end before it starts.",
             ),
-            models.CheckConstraint(condition=~Q(slug=""), name="meeting_slug_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(slug=""),
+                name="meeting_slug_not_empty",
+                violation_error_message="A meeting needs a slug.",
+            ),
         ]
         indexes = [models.Index(fields=["kind", "start_date"], name="meeting_kind_start")]
 
@@ -110,7 +115,11 @@ class Attendance(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["meeting", "participant"], name="attendance_one_per_participant"
+                fields=["meeting", "participant"],
+                name="attendance_one_per_participant",
+                violation_error_message=(
+                    "This participant is already recorded as attending the meeting."
+                ),
             ),
         ]
 
@@ -132,10 +141,16 @@ class AgendaVersion(Sourced):
         ordering = ["meeting", "number"]
         constraints = [
             models.UniqueConstraint(
-                fields=["meeting", "number"], name="agenda_version_number_unique"
+                fields=["meeting", "number"],
+                name="agenda_version_number_unique",
+                violation_error_message=(
+                    "This meeting already has an agenda version with that number."
+                ),
             ),
             models.CheckConstraint(
-                condition=Q(number__gte=1), name="agenda_version_number_positive"
+                condition=Q(number__gte=1),
+                name="agenda_version_number_positive",
+                violation_error_message="Agenda versions are numbered from 1.",
             ),
         ]
 
@@ -180,11 +195,20 @@ class AgendaItem(Sourced):
     class Meta:
         ordering = ["meeting", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["meeting", "title"], name="agenda_item_title_unique"),
-            models.CheckConstraint(condition=~Q(title=""), name="agenda_item_title_not_empty"),
+            models.UniqueConstraint(
+                fields=["meeting", "title"],
+                name="agenda_item_title_unique",
+                violation_error_message="This meeting already has an agenda item with that title.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(title=""),
+                name="agenda_item_title_not_empty",
+                violation_error_message="An agenda item needs a title.",
+            ),
             models.CheckConstraint(
                 condition=Q(time_slot_minutes__isnull=True) | Q(time_slot_minutes__gt=0),
                 name="agenda_item_time_slot_positive",
+                violation_error_message="A time slot must be longer than zero minutes.",
             ),
         ]
 
@@ -228,15 +252,21 @@ class AgendaEntry(models.Model):
         verbose_name_plural = "agenda entries"
         constraints = [
             models.UniqueConstraint(
-                fields=["version", "item"], name="agenda_entry_one_per_version"
+                fields=["version", "item"],
+                name="agenda_entry_one_per_version",
+                violation_error_message="This item already appears in this agenda version.",
             ),
             models.CheckConstraint(
                 condition=~Q(status="removed") | Q(removal_decision__isnull=False),
                 name="agenda_entry_removal_has_decision",
+                violation_error_message=(
+                    "A removed item must name the decision whose objections removed it."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(status="removed") | Q(removal_decision__isnull=True),
                 name="agenda_entry_decision_only_when_removed",
+                violation_error_message="Only a removed item names a removal decision.",
             ),
         ]
 
@@ -277,7 +307,11 @@ class Session(Sourced):
     class Meta:
         ordering = ["meeting", "date", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["meeting", "title"], name="session_title_unique"),
+            models.UniqueConstraint(
+                fields=["meeting", "title"],
+                name="session_title_unique",
+                violation_error_message="This meeting already has a session with that title.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -66,8 +66,16 @@ class Participant(Sourced):
             models.CheckConstraint(
                 condition=Q(code__regex=r"^[A-Z]{2}$"),
                 name="participant_code_iso_alpha2",
+                violation_error_message=(
+                    "The code must be two capital letters (ISO 3166-1 alpha-2; EU for the "
+                    "European Union)."
+                ),
             ),
-            models.CheckConstraint(condition=~Q(name=""), name="participant_name_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="participant_name_not_empty",
+                violation_error_message="A participant needs a name.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -111,6 +119,7 @@ class ParticipantStatus(Sourced):
                 | Q(start_date__isnull=True)
                 | Q(end_date__gte=F("start_date")),
                 name="participant_status_end_after_start",
+                violation_error_message="The status cannot end before it starts.",
             ),
         ]
 
@@ -129,7 +138,11 @@ class Observer(Sourced):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.CheckConstraint(condition=~Q(name=""), name="observer_name_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="observer_name_not_empty",
+                violation_error_message="An observer needs a name.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -145,7 +158,11 @@ class Person(Sourced):
         ordering = ["name"]
         verbose_name_plural = "people"
         constraints = [
-            models.CheckConstraint(condition=~Q(name=""), name="person_name_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(name=""),
+                name="person_name_not_empty",
+                violation_error_message="A person needs a name.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -188,12 +205,16 @@ class Role(Sourced):
             models.CheckConstraint(
                 condition=Q(participant__isnull=True) | Q(observer__isnull=True),
                 name="role_for_participant_or_observer_not_both",
+                violation_error_message=(
+                    "A role speaks for a participant or for an observer, not both."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(end_date__isnull=True)
                 | Q(start_date__isnull=True)
                 | Q(end_date__gte=F("start_date")),
                 name="role_end_after_start",
+                violation_error_message="The role cannot end before it starts.",
             ),
         ]
 
@@ -253,16 +274,22 @@ class Chairmanship(Sourced):
         ordering = ["-year", "body__name"]
         constraints = [
             models.UniqueConstraint(
-                fields=["year", "body", "vice"], name="chairmanship_one_per_body_year"
+                fields=["year", "body", "vice"],
+                name="chairmanship_one_per_body_year",
+                violation_error_message=(
+                    "This body already has a chair (or vice-chair) for that year."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["year", "vice"],
                 condition=Q(body__isnull=True),
                 name="chairmanship_one_kp_chair_per_year",
+                violation_error_message="The KP already has a chair (or vice-chair) for that year.",
             ),
             models.CheckConstraint(
                 condition=Q(year__gte=2000) & Q(year__lte=2100),
                 name="chairmanship_year_plausible",
+                violation_error_message="The year must lie between 2000 and 2100.",
             ),
         ]
 

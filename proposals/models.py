@@ -52,7 +52,11 @@ class Letter(Sourced):
     class Meta:
         ordering = ["date", "id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(subject=""), name="letter_subject_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(subject=""),
+                name="letter_subject_not_empty",
+                violation_error_message="A letter needs a subject.",
+            ),
         ]
         indexes = [models.Index(fields=["date"], name="letter_date")]
 
@@ -91,7 +95,11 @@ class Quote(models.Model):
     class Meta:
         ordering = ["id"]
         constraints = [
-            models.CheckConstraint(condition=~Q(text=""), name="quote_text_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(text=""),
+                name="quote_text_not_empty",
+                violation_error_message="A quote needs its text.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -153,7 +161,11 @@ class Proposal(Sourced):
     class Meta:
         ordering = ["slug"]
         constraints = [
-            models.CheckConstraint(condition=~Q(title=""), name="proposal_title_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(title=""),
+                name="proposal_title_not_empty",
+                violation_error_message="A proposal needs a title.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -283,15 +295,21 @@ class Decision(Sourced):
                     )
                 ),
                 name="decision_subject_matches_kind",
+                violation_error_message=(
+                    "The subject must match its kind: an agenda item, a proposal, or a communique"
+                    " (which needs its meeting), and only one of them."
+                ),
             ),
             models.CheckConstraint(
                 condition=~Q(method="meeting") | Q(meeting__isnull=False),
                 name="decision_at_meeting_names_meeting",
+                violation_error_message="A decision taken at a meeting must name the meeting.",
             ),
             models.UniqueConstraint(
                 fields=["meeting"],
                 condition=Q(subject_kind="communique"),
                 name="decision_one_communique_per_meeting",
+                violation_error_message="This meeting already has a decision on its communique.",
             ),
         ]
         indexes = [models.Index(fields=["outcome"], name="decision_outcome")]
@@ -361,16 +379,21 @@ class Position(Sourced):
                 condition=Q(participant__isnull=False, observer__isnull=True)
                 | Q(participant__isnull=True, observer__isnull=False),
                 name="position_holder_participant_xor_observer",
+                violation_error_message=(
+                    "A position is held by a participant or by an observer: exactly one of them."
+                ),
             ),
             models.UniqueConstraint(
                 fields=["decision", "participant"],
                 condition=Q(participant__isnull=False),
                 name="position_one_per_participant",
+                violation_error_message="This participant already has a position on this decision.",
             ),
             models.UniqueConstraint(
                 fields=["decision", "observer"],
                 condition=Q(observer__isnull=False),
                 name="position_one_per_observer",
+                violation_error_message="This observer already has a position on this decision.",
             ),
         ]
         indexes = [models.Index(fields=["stance", "participant"], name="position_stance_holder")]

@@ -60,9 +60,20 @@ class Source(models.Model):
             models.CheckConstraint(
                 condition=~Q(url="") | ~Q(archive_copy=""),
                 name="source_url_or_archive_copy",
+                violation_error_message=(
+                    "A source needs a URL or an archived copy, so researchers can follow it."
+                ),
             ),
-            models.CheckConstraint(condition=~Q(title=""), name="source_title_not_empty"),
-            models.CheckConstraint(condition=~Q(publisher=""), name="source_publisher_not_empty"),
+            models.CheckConstraint(
+                condition=~Q(title=""),
+                name="source_title_not_empty",
+                violation_error_message="A source needs a title.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(publisher=""),
+                name="source_publisher_not_empty",
+                violation_error_message="A source needs a publisher.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -41,13 +41,17 @@ def test_meeting_ending_before_it_starts_is_refused():
     meeting = MeetingFactory.build(
         start_date=datetime.date(2022, 6, 20), end_date=datetime.date(2022, 6, 19)
     )
-    assert_refused(meeting, message="meeting_end_after_start", constraint="meeting_end_after_start")
+    assert_refused(
+        meeting, message="The meeting cannot end before it", constraint="meeting_end_after_start"
+    )
 
 
 def test_meeting_moved_to_end_before_it_starts_is_refused_and_left_as_it_was():
     meeting = MeetingFactory(start_date=datetime.date(2022, 6, 20))
     meeting.end_date = datetime.date(2022, 6, 1)
-    assert_refused(meeting, message="meeting_end_after_start", constraint="meeting_end_after_start")
+    assert_refused(
+        meeting, message="The meeting cannot end before it", constraint="meeting_end_after_start"
+    )
     meeting.refresh_from_db()
     assert meeting.end_date == datetime.date(2022, 6, 24)
 
@@ -70,7 +74,7 @@ def test_participant_attends_a_meeting_once():
     attendance = AttendanceFactory()
     assert_refused(
         AttendanceFactory.build(meeting=attendance.meeting, participant=attendance.participant),
-        message="Attendance with this Meeting and Participant already exists.",
+        message="already recorded as attending",
         constraint="attendance_one_per_participant",
     )
 
@@ -82,7 +86,7 @@ def test_agenda_version_number_is_unique_per_meeting():
     first = AgendaVersionFactory(number=1)
     assert_refused(
         AgendaVersionFactory.build(meeting=first.meeting, number=1),
-        message="Agenda version with this Meeting and Number already exists.",
+        message="already has an agenda version with that number",
         constraint="agenda_version_number_unique",
     )
     AgendaVersionFactory(number=1)  # another meeting's first version
@@ -91,7 +95,7 @@ def test_agenda_version_number_is_unique_per_meeting():
 def test_agenda_version_numbers_start_at_one():
     assert_refused(
         AgendaVersionFactory.build(meeting=MeetingFactory(), number=0),
-        message="agenda_version_number_positive",
+        message="Agenda versions are numbered from",
         constraint="agenda_version_number_positive",
     )
 
@@ -100,7 +104,7 @@ def test_agenda_item_title_is_unique_per_meeting():
     item = AgendaItemFactory(title="Ukraine")
     assert_refused(
         AgendaItemFactory.build(meeting=item.meeting, title="Ukraine"),
-        message="Agenda item with this Meeting and Title already exists.",
+        message="already has an agenda item with that title",
         constraint="agenda_item_title_unique",
     )
 
@@ -113,7 +117,9 @@ def test_agenda_item_without_title_is_refused():
 def test_agenda_item_time_slot_must_be_positive():
     item = AgendaItemFactory.build(meeting=MeetingFactory(), time_slot_minutes=0)
     assert_refused(
-        item, message="agenda_item_time_slot_positive", constraint="agenda_item_time_slot_positive"
+        item,
+        message="A time slot must be longer than zero",
+        constraint="agenda_item_time_slot_positive",
     )
 
 
@@ -124,7 +130,7 @@ def test_item_appears_once_per_agenda_version():
     entry = AgendaEntryFactory()
     assert_refused(
         AgendaEntryFactory.build(version=entry.version, item=entry.item),
-        message="Agenda entry with this Version and Item already exists.",
+        message="already appears in this agenda version",
         constraint="agenda_entry_one_per_version",
     )
 
@@ -136,7 +142,7 @@ def test_removed_entry_without_a_removal_decision_is_refused():
     entry.item = AgendaItemFactory(meeting=entry.version.meeting)
     assert_refused(
         entry,
-        message="agenda_entry_removal_has_decision",
+        message="A removed item must name the decision whose",
         constraint="agenda_entry_removal_has_decision",
     )
 
@@ -153,7 +159,7 @@ def test_removal_decision_on_an_entry_that_stayed_is_refused():
     )
     assert_refused(
         entry,
-        message="agenda_entry_decision_only_when_removed",
+        message="Only a removed item names a removal",
         constraint="agenda_entry_decision_only_when_removed",
     )
 
@@ -177,7 +183,7 @@ def test_session_title_is_unique_per_meeting():
     session = SessionFactory(title="Opening session")
     assert_refused(
         SessionFactory.build(meeting=session.meeting, title="Opening session"),
-        message="Session with this Meeting and Title already exists.",
+        message="already has a session with that title",
         constraint="session_title_unique",
     )
 

@@ -27,7 +27,7 @@ DAY = datetime.date(2022, 6, 20)
 def test_participant_code_must_be_two_capital_letters(code):
     assert_refused(
         ParticipantFactory.build(code=code),
-        message="participant_code_iso_alpha2",
+        message="The code must be two capital letters (ISO",
         constraint="participant_code_iso_alpha2",
     )
 
@@ -61,7 +61,7 @@ def test_participant_status_ending_before_it_starts_is_refused():
     )
     assert_refused(
         status,
-        message="participant_status_end_after_start",
+        message="The status cannot end before it",
         constraint="participant_status_end_after_start",
     )
 
@@ -142,7 +142,7 @@ def test_role_for_both_a_participant_and_an_observer_is_refused():
     )
     assert_refused(
         role,
-        message="role_for_participant_or_observer_not_both",
+        message="A role speaks for a participant or for an",
         constraint="role_for_participant_or_observer_not_both",
     )
 
@@ -154,7 +154,7 @@ def test_role_ending_before_it_starts_is_refused():
         start_date=datetime.date(2022, 1, 1),
         end_date=datetime.date(2021, 12, 31),
     )
-    assert_refused(role, message="role_end_after_start", constraint="role_end_after_start")
+    assert_refused(role, message="The role cannot end before it", constraint="role_end_after_start")
 
 
 def test_working_body_slug_and_name_are_unique():
@@ -176,7 +176,7 @@ def test_one_chair_per_working_body_and_year():
     )
     assert_refused(
         second,
-        message="Chairmanship with this Year, Body and Vice already exists.",
+        message="This body already has a chair",
         constraint="chairmanship_one_per_body_year",
     )
 
@@ -188,7 +188,7 @@ def test_one_kp_chair_per_year():
     )
     assert_refused(
         second,
-        message="chairmanship_one_kp_chair_per_year",
+        message="The KP already has a chair (or vice-chair)",
         constraint="chairmanship_one_kp_chair_per_year",
     )
 
@@ -208,7 +208,9 @@ def test_chairmanship_year_must_be_plausible(year):
         year=year, body=None, participant=ParticipantFactory(), person=None
     )
     assert_refused(
-        chair, message="chairmanship_year_plausible", constraint="chairmanship_year_plausible"
+        chair,
+        message="The year must lie between 2000 and",
+        constraint="chairmanship_year_plausible",
     )
 
 

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.django_db
 
 BLANK = "This field cannot be blank."
 SUBJECT = "decision_subject_matches_kind"
+SUBJECT_MESSAGE = "The subject must match its kind"
 
 
 # Letters, quotes, proposals
@@ -63,7 +64,7 @@ def test_decision_slug_is_unique():
 
 def test_decision_on_a_proposal_must_name_the_proposal():
     decision = DecisionFactory.build(meeting=MeetingFactory(), proposal=None)
-    assert_refused(decision, message=SUBJECT, constraint=SUBJECT)
+    assert_refused(decision, message=SUBJECT_MESSAGE, constraint=SUBJECT)
 
 
 def test_decision_on_a_proposal_may_not_also_name_an_agenda_item():
@@ -73,14 +74,14 @@ def test_decision_on_a_proposal_may_not_also_name_an_agenda_item():
         proposal=ProposalFactory(meeting=meeting),
         agenda_item=AgendaItemFactory(meeting=meeting),
     )
-    assert_refused(decision, message=SUBJECT, constraint=SUBJECT)
+    assert_refused(decision, message=SUBJECT_MESSAGE, constraint=SUBJECT)
 
 
 def test_decision_on_an_agenda_item_must_name_the_item():
     decision = DecisionFactory.build(
         meeting=MeetingFactory(), subject_kind=Decision.SubjectKind.AGENDA_ITEM, proposal=None
     )
-    assert_refused(decision, message=SUBJECT, constraint=SUBJECT)
+    assert_refused(decision, message=SUBJECT_MESSAGE, constraint=SUBJECT)
 
 
 def test_decision_on_a_communique_names_its_meeting_and_nothing_else():
@@ -88,18 +89,18 @@ def test_decision_on_a_communique_names_its_meeting_and_nothing_else():
     without_meeting = DecisionFactory.build(
         on_communique=True, meeting=None, method=Decision.Method.WRITTEN_PROCEDURE
     )
-    assert_refused(without_meeting, message=SUBJECT, constraint=SUBJECT)
+    assert_refused(without_meeting, message=SUBJECT_MESSAGE, constraint=SUBJECT)
     with_item = DecisionFactory.build(
         on_communique=True, meeting=meeting, agenda_item=AgendaItemFactory(meeting=meeting)
     )
-    assert_refused(with_item, message=SUBJECT, constraint=SUBJECT)
+    assert_refused(with_item, message=SUBJECT_MESSAGE, constraint=SUBJECT)
 
 
 def test_decision_taken_at_a_meeting_names_the_meeting():
     decision = DecisionFactory.build(meeting=None, proposal=ProposalFactory())
     assert_refused(
         decision,
-        message="decision_at_meeting_names_meeting",
+        message="A decision taken at a meeting must name the",
         constraint="decision_at_meeting_names_meeting",
     )
 
@@ -116,7 +117,7 @@ def test_one_communique_decision_per_meeting():
     first = DecisionFactory(on_communique=True)
     assert_refused(
         DecisionFactory.build(on_communique=True, meeting=first.meeting),
-        message="decision_one_communique_per_meeting",
+        message="This meeting already has a decision on its",
         constraint="decision_one_communique_per_meeting",
     )
 
@@ -148,7 +149,7 @@ def test_position_held_by_both_a_participant_and_an_observer_is_refused():
     )
     assert_refused(
         position,
-        message="position_holder_participant_xor_observer",
+        message="A position is held by a participant or by an",
         constraint="position_holder_participant_xor_observer",
     )
 
@@ -157,7 +158,7 @@ def test_position_held_by_nobody_is_refused():
     position = PositionFactory.build(decision=DecisionFactory(), participant=None)
     assert_refused(
         position,
-        message="position_holder_participant_xor_observer",
+        message="A position is held by a participant or by an",
         constraint="position_holder_participant_xor_observer",
     )
 
@@ -169,7 +170,7 @@ def test_participant_holds_one_position_per_decision():
     )
     assert_refused(
         second,
-        message="position_one_per_participant",
+        message="This participant already has a position on",
         constraint="position_one_per_participant",
     )
     # The same participant on another decision is another position.
@@ -182,7 +183,9 @@ def test_observer_holds_one_position_per_decision():
         decision=first.decision, participant=None, observer=first.observer
     )
     assert_refused(
-        second, message="position_one_per_observer", constraint="position_one_per_observer"
+        second,
+        message="This observer already has a position on this",
+        constraint="position_one_per_observer",
     )
 
 

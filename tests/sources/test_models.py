@@ -14,7 +14,9 @@ BLANK = "This field cannot be blank."
 def test_source_with_neither_url_nor_archive_copy_is_refused():
     source = SourceFactory.build(url="", archive_copy="")
     assert_refused(
-        source, message="source_url_or_archive_copy", constraint="source_url_or_archive_copy"
+        source,
+        message="A source needs a URL or an archived copy, so",
+        constraint="source_url_or_archive_copy",
     )
 
 

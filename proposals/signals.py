@@ -10,6 +10,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from meetings.models import Attendance
+from participants.models import ParticipantStatus
 from proposals.consensus import engine
 from proposals.models import Decision, Position
 
@@ -44,3 +45,12 @@ def parties_concerned_changed(
 def attendance_changed(sender, instance: Attendance, raw=False, **kwargs) -> None:
     if not raw:
         engine.recompute(Decision.objects.filter(meeting_id=instance.meeting_id))
+
+
+@receiver(post_save, sender=ParticipantStatus)
+@receiver(post_delete, sender=ParticipantStatus)
+def standing_changed(sender, instance: ParticipantStatus, raw=False, **kwargs) -> None:
+    # A suspension changes who counts in every decision over its period, and an edit may have
+    # moved that period; statuses change rarely and a whole recompute is a fixed number of queries.
+    if not raw:
+        engine.recompute()

@@ -48,7 +48,14 @@ def counted_positions(decisions: QuerySet[Decision]) -> QuerySet[Position]:
         .annotate(effective_date=Coalesce("decision__date", "decision__meeting__start_date"))
         .filter(
             (attendance_recorded & attended)
-            | (~attendance_recorded & standing_q("effective_date", "participant__"))
+            # With no effective date nobody's standing can be established, and the electorate
+            # is counted as empty: without this, positions of participants with no joining date
+            # counted against an electorate of 0 (a negative number of silent participants).
+            | (
+                ~attendance_recorded
+                & Q(effective_date__isnull=False)
+                & standing_q("effective_date", "participant__")
+            )
         )
     )
 
@@ -218,16 +225,13 @@ def apply_consequences(decisions: QuerySet[Decision]) -> None:
     """Carry each decided outcome to its subject; an undetermined outcome changes nothing."""
     blocked, adopted = Decision.Outcome.BLOCKED, Decision.Outcome.ADOPTED
     items = decisions.filter(subject_kind=Decision.SubjectKind.AGENDA_ITEM)
-    AgendaItem.objects.filter(
-        Exists(items.filter(outcome=blocked, agenda_item=OuterRef("pk")))
-    ).update(
-        removed_by=Decision.objects.filter(
-            outcome=blocked, agenda_item=OuterRef("pk"), pk__in=items
-        )
+    # An item decided more than once stays removed by its latest blocked decision among all of
+    # them, not only among those recomputed now (unblocking one must not clear another's removal).
+    AgendaItem.objects.filter(Exists(items.filter(agenda_item=OuterRef("pk")))).update(
+        removed_by=Decision.objects.filter(outcome=blocked, agenda_item=OuterRef("pk"))
         .order_by("-pk")
         .values("pk")[:1]
     )
-    AgendaItem.objects.filter(removed_by__in=items.exclude(outcome=blocked)).update(removed_by=None)
 
     proposals = decisions.filter(subject_kind=Decision.SubjectKind.PROPOSAL)
     undecided = ~Q(status=Proposal.Status.WITHDRAWN)

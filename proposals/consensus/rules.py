@@ -185,8 +185,15 @@ def _unanimity_like(
             f"{len(objectors)} objection(s) on record, but the record of positions is incomplete, "
             "so further objections cannot be ruled out",
         )
-    if counting == RECORDED and tally.supports == 0:
-        return UNDETERMINED, (), "no position of support is on record"
+    # Adoption needs someone counted for it, under either counting: with nobody taking part, or
+    # every participant abstaining, nothing was agreed. (Asking for a support only under
+    # `recorded` made the two countings disagree when nobody was silent.)
+    if tally.yes(counting) == 0:
+        return (
+            UNDETERMINED,
+            (),
+            f"no participant counts as for it ({_silence_note(tally, counting)})",
+        )
     return ADOPTED, (), f"no more than {tolerated} objection(s) under {label}"
 
 
@@ -194,7 +201,8 @@ def _unanimity_like(
 def consensus(tally: Tally, counting: str) -> tuple[str, tuple[str, ...], str]:
     """Adopted when no participant taking part objects. Observers' objections never block. With
     no objection on record the decision stays undetermined unless the record of positions is
-    complete: an incomplete record is never read as adoption."""
+    complete: an incomplete record is never read as adoption. Nor is a decision nobody taking
+    part counts as for (everyone abstaining)."""
     return _unanimity_like(tally, counting, tally.objectors, 0, "consensus")
 
 

@@ -10,7 +10,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from meetings.models import Attendance
-from participants.models import ParticipantStatus
+from participants.models import Participant, ParticipantStatus
 from proposals.consensus import engine
 from proposals.models import Decision, Position
 
@@ -32,12 +32,21 @@ def decision_saved(sender, instance: Decision, raw=False, **kwargs) -> None:
 def parties_concerned_changed(
     sender, instance, action: str, reverse: bool, pk_set, **kwargs
 ) -> None:
-    if action not in {"post_add", "post_remove", "post_clear"}:
+    if not reverse:
+        if action in {"post_add", "post_remove", "post_clear"}:
+            engine.recompute_decision(instance.pk)
         return
-    if reverse:  # changed from the participant's side: recompute the decisions it touched
+    # Changed from the participant's side: pk_set names the decisions, except on clear, when
+    # they must be noted before they are unlinked.
+    if action == "pre_clear":
+        instance._decisions_before_clear = list(
+            instance.decisions_concerning.values_list("pk", flat=True)
+        )
+    elif action in {"post_add", "post_remove"}:
         engine.recompute(Decision.objects.filter(pk__in=pk_set or ()))
-    else:
-        engine.recompute_decision(instance.pk)
+    elif action == "post_clear":
+        cleared = getattr(instance, "_decisions_before_clear", [])
+        engine.recompute(Decision.objects.filter(pk__in=cleared))
 
 
 @receiver(post_save, sender=Attendance)
@@ -54,3 +63,17 @@ def standing_changed(sender, instance: ParticipantStatus, raw=False, **kwargs) -
     # moved that period; statuses change rarely and a whole recompute is a fixed number of queries.
     if not raw:
         engine.recompute()
+
+
+@receiver(post_save, sender=Participant)
+def participant_saved(sender, instance: Participant, created: bool, raw=False, **kwargs) -> None:
+    # A new participant, or a changed joining date, changes who takes part in decisions from
+    # that date on. Only then: a participant's name or note moves no outcome.
+    if raw:
+        return
+    joined_before = getattr(instance, "_joined_on_loaded", None)
+    if created or joined_before != instance.joined_on:
+        # A joining date moved either way changes who counted between the old and new dates;
+        # participants change rarely, so recompute the record (a fixed number of queries).
+        engine.recompute()
+    instance._joined_on_loaded = instance.joined_on

@@ -419,3 +419,32 @@ def test_tallies_take_a_fixed_number_of_queries(delegations, django_assert_num_q
     assert (len(tallied[3]), len(tallied[30])) == (3, 30)
     assert sum(tally.objections for tally in tallied[30].values()) == 15
     assert sum(len(tally.observer_objectors) for tally in tallied[30].values()) == 10
+
+
+def test_a_later_joining_date_takes_a_participant_out_of_earlier_decisions():
+    decision = DecisionFactory(on_communique=True, positions_complete=True)
+    day = decision.meeting.start_date
+    objector = ParticipantFactory()
+    PositionFactory(decision=decision, participant=objector, stance=Position.Stance.OBJECTION)
+    decision.refresh_from_db()
+    assert decision.outcome == Decision.Outcome.BLOCKED
+
+    objector.joined_on = day + datetime.timedelta(days=1)
+    objector.save()
+
+    decision.refresh_from_db()
+    assert objector.code not in decision.explanation["blocked_by"]
+
+
+def test_clearing_concerned_decisions_from_the_participant_side_recomputes_them():
+    decision = DecisionFactory(on_communique=True)
+    concerned = ParticipantFactory()
+    PositionFactory(decision=decision, participant=concerned, stance=Position.Stance.OBJECTION)
+    decision.parties_concerned.add(concerned)
+    result = engine.counterfactual(decision, "consensus_minus_parties_concerned", "recorded")
+    assert concerned.code not in result.blocked_by
+
+    concerned.decisions_concerning.clear()
+
+    decision.refresh_from_db()
+    assert decision.counterfactuals["consensus_minus_parties_concerned:recorded"] == "blocked"

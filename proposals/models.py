@@ -396,7 +396,18 @@ class Position(Sourced):
                 violation_error_message="This observer already has a position on this decision.",
             ),
         ]
-        indexes = [models.Index(fields=["stance", "participant"], name="position_stance_holder")]
+        indexes = [
+            models.Index(fields=["stance", "participant"], name="position_stance_holder"),
+            # The consensus engine counts only these stances (engine.COUNTED_STANCES); with their
+            # ids in the index it answers its tallies without reading the table, 0.2 to 0.6 s
+            # less over 1.7 million positions (docs/benchmarks.md).
+            models.Index(
+                fields=["decision", "participant", "stance"],
+                include=["id"],
+                condition=Q(stance__in=["support", "objection", "abstention"]),
+                name="position_counted",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_stance_display()} on decision {self.decision_id}"

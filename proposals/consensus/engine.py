@@ -9,13 +9,24 @@ changed, which makes recomputing idempotent and cheap when nothing moved.
 from __future__ import annotations
 
 import datetime
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    Count,
+    Exists,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
+from django.db.models.functions import Cast, Coalesce
 from django.dispatch import Signal
 
 from meetings.models import AgendaItem, Attendance, Meeting
@@ -24,6 +35,7 @@ from proposals.consensus import rules
 from proposals.models import Decision, Position, Proposal
 
 BATCH = 2000
+COUNTED_STANCES = (Position.Stance.SUPPORT, Position.Stance.OBJECTION, Position.Stance.ABSTENTION)
 
 # Sent after outcomes are written, inside the same transaction, with
 # changes=[(decision_id, old_outcome, new_outcome), ...] for the decisions whose outcome of
@@ -54,7 +66,7 @@ def counted_positions(decisions: QuerySet[Decision]) -> QuerySet[Position]:
             | (
                 ~attendance_recorded
                 & Q(effective_date__isnull=False)
-                & standing_q("effective_date", "participant__")
+                & standing_q("effective_date", "participant__", per_row=True)
             )
         )
     )
@@ -74,6 +86,10 @@ def tallies(decisions: QuerySet[Decision]) -> dict[int, rules.Tally]:
     counts = {
         row["decision_id"]: row
         for row in counted_positions(scope)
+        # Only these stances are counted. Leaving "no position" out before the attendance and
+        # good-standing tests spares them for most rows of a full record (20 s to 0.6 s on
+        # 1.7 million positions, docs/benchmarks.md); the counts are the same.
+        .filter(stance__in=COUNTED_STANCES)
         .values("decision_id")
         .annotate(
             supports=Count("pk", filter=Q(stance=Position.Stance.SUPPORT)),
@@ -98,12 +114,14 @@ def tallies(decisions: QuerySet[Decision]) -> dict[int, rules.Tally]:
         )
     )
     attendance = dict(
-        Attendance.objects.filter(meeting__decisions__in=scope)
+        # A semi-join on the meetings: joining attendance to every decision of its meeting
+        # multiplied the rows by the decisions per meeting.
+        Attendance.objects.filter(meeting__in=decisions.values("meeting_id"))
         .values("meeting_id")
         .annotate(n=Count("participant_id", distinct=True))
         .values_list("meeting_id", "n")
     )
-    standing = _standing_counts({row["effective_date"] for row in rows})
+    standing = _standing_counts(rows)
 
     result = {}
     for row in rows:
@@ -135,19 +153,46 @@ def _pairs(rows: Iterable[tuple[int, str]]) -> dict[int, list[str]]:
     return grouped
 
 
-def _standing_counts(days: set[datetime.date | None]) -> dict[datetime.date, int]:
-    # One small query per distinct day: a record has few meeting dates.
-    return {
-        day: Participant.objects.in_good_standing_on(day).count() for day in days if day is not None
-    }
+def _standing_counts(rows: list[dict]) -> dict[datetime.date, int]:
+    """How many participants were in good standing on each of the decisions' effective dates.
+
+    One query, whatever the number of dates (a query per date took 2 s over the 473 dates of
+    the synthetic record): one decision stands for each date, and the count is a subquery on
+    it, so it runs once per date rather than once per decision. Naming the decisions by id
+    keeps the planner's estimate exact; a subquery there made it guess ten thousand rows and
+    spend most of a second compiling the query with JIT.
+    """
+    one_per_day: dict[datetime.date, int] = {}
+    for row in rows:
+        if row["effective_date"] is not None:
+            one_per_day.setdefault(row["effective_date"], row["pk"])
+    if not one_per_day:
+        return {}
+    in_standing = (
+        Participant.objects.annotate(day=OuterRef("effective_date"))
+        .filter(standing_q("day"))
+        .order_by()
+        # COUNT without GROUP BY (a Count() annotation would group by participant).
+        .annotate(n=Func("pk", function="COUNT"))
+        .values("n")
+    )
+    return dict(
+        Decision.objects.filter(pk__in=one_per_day.values())
+        .with_effective_date()
+        .annotate(n=Subquery(in_standing, output_field=IntegerField()))
+        .values_list("effective_date", "n")
+        .order_by()
+    )
 
 
 def evaluate_tally(tally: rules.Tally) -> tuple[rules.RuleResult, dict[str, str]]:
     """The rule of record's result and every rule's outcome, keyed "rule:counting"."""
     record = rules.evaluate(tally)
+    # The same outcomes as rules.evaluate_all(tally), without building an explanation for each.
     counterfactuals = {
-        f"{result.rule}:{result.explanation['counting']}": result.outcome
-        for result in rules.evaluate_all(tally)
+        f"{name}:{counting}": rule.decide(tally, counting)[0]
+        for name, rule in rules.RULES.items()
+        for counting in rules.COUNTINGS
     }
     return record, counterfactuals
 
@@ -159,13 +204,26 @@ def recompute(decisions: QuerySet[Decision] | None = None) -> int:
     Returns how many decisions changed. Safe to run any number of times.
     """
     decisions = Decision.objects.all() if decisions is None else decisions
+    # The stored JSON is read as text and decoded once per distinct value: decisions with the
+    # same tally store the same explanation, and decoding each of 40,000 values took 0.5 s.
+    decode = functools.cache(json.loads)
     current = {
-        row["pk"]: row
-        for row in decisions.values("pk", "outcome", "explanation", "counterfactuals")
+        pk: {"outcome": outcome, "explanation": decode(explanation), "counterfactuals": decode(cf)}
+        for pk, outcome, explanation, cf in decisions.annotate(
+            explanation_text=Cast("explanation", TextField()),
+            counterfactuals_text=Cast("counterfactuals", TextField()),
+        )
+        .order_by()
+        .values_list("pk", "outcome", "explanation_text", "counterfactuals_text")
     }
     changed = []
+    # Rules are pure functions of the tally, and many decisions share one (most pass in
+    # silence), so each distinct tally is evaluated once.
+    evaluated: dict[rules.Tally, tuple[rules.RuleResult, dict[str, str]]] = {}
     for pk, tally in tallies(decisions).items():
-        record, counterfactuals = evaluate_tally(tally)
+        if tally not in evaluated:
+            evaluated[tally] = evaluate_tally(tally)
+        record, counterfactuals = evaluated[tally]
         old = current[pk]
         if (old["outcome"], old["explanation"], old["counterfactuals"]) != (
             record.outcome,
@@ -175,7 +233,12 @@ def recompute(decisions: QuerySet[Decision] | None = None) -> int:
             changed.append((pk, record.outcome, record.explanation, counterfactuals))
     _write_outcomes(changed)
     if changed:
-        apply_consequences(Decision.objects.filter(pk__in=[row[0] for row in changed]))
+        # When every decision changed (a first computation), name them by their queryset rather
+        # than by 20,000 ids, which cost seconds to compile into each of the consequences' queries.
+        if len(changed) == len(current):
+            apply_consequences(decisions)
+        else:
+            apply_consequences(Decision.objects.filter(pk__in=[row[0] for row in changed]))
         moved = [
             (pk, current[pk]["outcome"], outcome)
             for pk, outcome, _, _ in changed
@@ -199,16 +262,21 @@ def _write_outcomes(changed: list[tuple[int, str, dict, dict]]) -> None:
         from psycopg2.extras import execute_values
 
         table = Decision._meta.db_table
+        # Decisions with the same tally share their result objects: encode each once.
+        encoded: dict[int, str] = {}
+
+        def dumps(value: dict) -> str:
+            if id(value) not in encoded:
+                encoded[id(value)] = json.dumps(value)
+            return encoded[id(value)]
+
         with connection.cursor() as cursor:
             execute_values(
                 cursor.cursor if hasattr(cursor, "cursor") else cursor,
                 f"UPDATE {table} AS d SET outcome = v.outcome, explanation = v.explanation::jsonb, "
                 f"counterfactuals = v.counterfactuals::jsonb FROM (VALUES %s) "
                 f"AS v(id, outcome, explanation, counterfactuals) WHERE d.id = v.id",
-                [
-                    (pk, outcome, json.dumps(exp), json.dumps(cf))
-                    for pk, outcome, exp, cf in changed
-                ],
+                [(pk, outcome, dumps(exp), dumps(cf)) for pk, outcome, exp, cf in changed],
                 page_size=BATCH,
             )
         return
@@ -235,20 +303,21 @@ def apply_consequences(decisions: QuerySet[Decision]) -> None:
 
     proposals = decisions.filter(subject_kind=Decision.SubjectKind.PROPOSAL)
     undecided = ~Q(status=Proposal.Status.WITHDRAWN)
-    Proposal.objects.filter(undecided, decisions__in=proposals.filter(outcome=adopted)).update(
+    # Rows already in the state an update would set are left alone (no rewrite, no bloat).
+    Proposal.objects.filter(undecided, decisions__in=proposals.filter(outcome=adopted)).exclude(
         status=Proposal.Status.ADOPTED
-    )
-    Proposal.objects.filter(undecided, decisions__in=proposals.filter(outcome=blocked)).update(
+    ).update(status=Proposal.Status.ADOPTED)
+    Proposal.objects.filter(undecided, decisions__in=proposals.filter(outcome=blocked)).exclude(
         status=Proposal.Status.NOT_ADOPTED
-    )
+    ).update(status=Proposal.Status.NOT_ADOPTED)
 
     communiques = decisions.filter(subject_kind=Decision.SubjectKind.COMMUNIQUE)
-    Meeting.objects.filter(decisions__in=communiques.filter(outcome=adopted)).update(
+    Meeting.objects.filter(decisions__in=communiques.filter(outcome=adopted)).exclude(
         communique_adopted=True
-    )
-    Meeting.objects.filter(decisions__in=communiques.filter(outcome=blocked)).update(
+    ).update(communique_adopted=True)
+    Meeting.objects.filter(decisions__in=communiques.filter(outcome=blocked)).exclude(
         communique_adopted=False
-    )
+    ).update(communique_adopted=False)
 
 
 def counterfactual(decision: Decision, rule_name: str, counting: str) -> rules.RuleResult:

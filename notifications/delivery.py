@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db.models import F
+from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 from standardwebhooks import Webhook
@@ -37,6 +37,8 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 Status = Delivery.Status
 USER_AGENT = "KP-Tracker-Webhooks/1"
 SUBJECT_PREFIX = "[KP Tracker] "
+# Rows claimed per statement while sending a batch.
+CLAIM_CHUNK = 20
 
 
 # --- Schedule -------------------------------------------------------------------------------
@@ -100,6 +102,13 @@ class EmailRenderer:
 
     def __init__(self) -> None:
         self._event_text: dict[int, str] = {}
+        self._unsubscribe_url: str | None = None
+
+    def unsubscribe_url(self, subscription: Subscription) -> str:
+        # Resolved once per batch, not per message.
+        if self._unsubscribe_url is None:
+            self._unsubscribe_url = Subscription(token="UNSUBSCRIBE-TOKEN").unsubscribe_url
+        return self._unsubscribe_url.replace("UNSUBSCRIBE-TOKEN", subscription.token)
 
     def event_text(self, event: Event) -> str:
         if event.pk not in self._event_text:
@@ -126,7 +135,7 @@ class EmailRenderer:
                 "notifications/email/digest.txt",
                 {"events": events, "day": delivery.digest_day},
             ).strip()
-        unsubscribe = subscription.unsubscribe_url
+        unsubscribe = self.unsubscribe_url(subscription)
         body = (
             f"{text}\n\n-- \nYou follow {subscription.followed} on KP Tracker "
             f"({subscription.get_cadence_display().lower()}).\n"
@@ -165,19 +174,37 @@ def http_client() -> httpx.Client:
 # --- Claim, send, record --------------------------------------------------------------------
 
 
-def claim(delivery: Delivery, now: datetime.datetime) -> bool:
-    """Take the row for this worker; False if another run has it or already sent it."""
-    changed = Delivery.objects.filter(pk=delivery.pk, status=Status.PENDING).update(
-        status=Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
-    )
-    delivery.attempts += 1
-    return changed == 1
+def claim(ids: list[int], now: datetime.datetime) -> set[int]:
+    """Take pending rows for this worker with one conditional update (pending → sending);
+    returns the ids it changed. Another run that got there first, or sent them already, gets
+    nothing. UPDATE ... RETURNING (PostgreSQL, SQLite 3.35+) says which rows changed in the
+    same statement."""
+    if not ids:
+        return set()
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    marks = ", ".join(["%s"] * len(ids))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, attempts = attempts + 1 "
+            f"WHERE id IN ({marks}) AND status = %s AND next_attempt_at <= %s RETURNING id",
+            [Status.SENDING, now, *ids, Status.PENDING, now],
+        )
+        return {row[0] for row in cursor.fetchall()}
 
 
 def record(delivery: Delivery, status: str, **fields: Any) -> None:
-    # Conditional on still holding the claim: if the sweep took the row back meanwhile, the
-    # newer run's record stands.
-    Delivery.objects.filter(pk=delivery.pk, status=Status.SENDING).update(status=status, **fields)
+    """Write the result, conditional on still holding the claim: if the sweep took the row back
+    meanwhile, the newer run's record stands. Plain SQL: this runs once per message, and the
+    ORM's update costs more than the statement itself (see docs/benchmarks.md)."""
+    values = {"status": status, **fields}
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(name)} = %s" for name in values)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {quote(Delivery._meta.db_table)} SET {assignments} "
+            f"WHERE id = %s AND status = %s",
+            [*values.values(), delivery.pk, Status.SENDING],
+        )
 
 
 def record_failure(
@@ -283,6 +310,20 @@ class EmailSender:
             self.connection = None
 
 
+def send_one(delivery: Delivery, emails: EmailSender) -> str:
+    """Send one claimed delivery and record the result."""
+    if delivery.endpoint_id:
+        if not delivery.endpoint.active:
+            record(delivery, Status.GONE, last_error="The endpoint is disabled.")
+            return Status.GONE
+        return send_webhook(delivery)
+    subscription: Subscription = delivery.subscription
+    if not subscription.is_active or not subscription.address:
+        record(delivery, Status.GONE, last_error="Unsubscribed, or no address.")
+        return Status.GONE
+    return emails.send(delivery)
+
+
 def send_deliveries(ids: list[int]) -> Counter[str]:
     """Send the given deliveries that are pending and due; returns a count by result."""
     from notifications.services import enqueue
@@ -302,31 +343,29 @@ def send_deliveries(ids: list[int]) -> Counter[str]:
         )
         .order_by("pk")
     )
+    due = []
+    for delivery in rows:
+        if delivery.next_attempt_at > now:
+            # A retry's message arrived early (or a duplicate): put it back for its time.
+            wait = (delivery.next_attempt_at - now).total_seconds()
+            enqueue(send_task, [delivery.pk], countdown=wait)
+            results["not_due"] += 1
+        else:
+            due.append(delivery)
     emails = EmailSender()
     try:
-        for delivery in rows:
-            if delivery.next_attempt_at > now:
-                # A retry's message arrived early (or a duplicate): put it back for its time.
-                wait = (delivery.next_attempt_at - now).total_seconds()
-                enqueue(send_task, [delivery.pk], countdown=wait)
-                results["not_due"] += 1
-                continue
-            if not claim(delivery, timezone.now()):
-                results["skipped"] += 1
-                continue
-            if delivery.endpoint_id:
-                if not delivery.endpoint.active:
-                    record(delivery, Status.GONE, last_error="The endpoint is disabled.")
-                    results[Status.GONE] += 1
+        # Claimed a few at a time, so that rows stay "sending" only briefly (the sweep takes
+        # back rows "sending" for longer than NOTIFICATIONS_STUCK_AFTER), and recorded one at
+        # a time, so at most one sent message is unrecorded at any moment.
+        for start in range(0, len(due), CLAIM_CHUNK):
+            chunk = due[start : start + CLAIM_CHUNK]
+            claimed = claim([delivery.pk for delivery in chunk], timezone.now())
+            for delivery in chunk:
+                if delivery.pk not in claimed:
+                    results["skipped"] += 1
                     continue
-                results[send_webhook(delivery)] += 1
-            else:
-                subscription: Subscription = delivery.subscription
-                if not subscription.is_active or not subscription.address:
-                    record(delivery, Status.GONE, last_error="Unsubscribed, or no address.")
-                    results[Status.GONE] += 1
-                    continue
-                results[emails.send(delivery)] += 1
+                delivery.attempts += 1
+                results[send_one(delivery, emails)] += 1
     finally:
         emails.close()
     return results

@@ -26,6 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import kombu.pools
 import pytest
 import redis
 from django.db import connection
@@ -41,8 +42,10 @@ FAST = {
     "NOTIFICATIONS_BACKOFF_BASE": "0.2",
     "NOTIFICATIONS_BACKOFF_MAX": "5",
     "NOTIFICATIONS_WEBHOOK_TIMEOUT": "0.5",
-    "NOTIFICATIONS_REQUEUE_AFTER": "1",
-    "NOTIFICATIONS_STUCK_AFTER": "1",
+    "NOTIFICATIONS_REQUEUE_AFTER": "2",
+    # Above the longest a batch holds a claim on a loaded machine, so a live worker's claims
+    # are never taken for a dead one's.
+    "NOTIFICATIONS_STUCK_AFTER": "3",
     "NOTIFICATIONS_BATCH_SIZE": "50",
     "SITE_URL": "http://testserver",
 }
@@ -122,12 +125,14 @@ def redis_server(tmp_path_factory) -> Iterator[RedisServer]:
 
 
 def point_celery_at(url: str) -> None:
-    """Make this process publish to `url` for real (not eagerly), dropping pooled connections."""
-    celery_app.conf.broker_url = url
+    """Make this process publish to `url` for real (not eagerly), dropping pooled connections
+    to any other broker (kombu keeps its pools in process-wide registries)."""
     celery_app.conf.task_always_eager = False
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
+    if celery_app.conf.broker_url == url:
+        return
+    celery_app.conf.broker_url = url
+    kombu.pools.reset()
+    celery_app._pool = None
     celery_app.amqp._producer_pool = None
 
 
@@ -163,29 +168,30 @@ def database_url() -> str:
 class Worker:
     """A real `celery worker` process on the test database and the package's Redis."""
 
+    ready_line = b" ready."
+
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.env = env
         self.log = log
         self.process: subprocess.Popen | None = None
         self.starts = 0
 
+    def argv(self) -> list[str]:
+        return [
+            "worker",
+            "--pool=solo",
+            "--without-mingle",
+            "--without-gossip",
+            "--without-heartbeat",
+            f"--hostname=test-{os.getpid()}-{self.starts}@%h",
+        ]
+
     def start(self) -> None:
         self.starts += 1
         offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [
-                    str(CELERY),
-                    "-A",
-                    "kp_tracker",
-                    "worker",
-                    "--pool=solo",
-                    "--without-mingle",
-                    "--without-gossip",
-                    "--without-heartbeat",
-                    "--loglevel=INFO",
-                    f"--hostname=test-{os.getpid()}-{self.starts}@%h",
-                ],
+                [str(CELERY), "-A", "kp_tracker", *self.argv(), "--loglevel=INFO"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
@@ -194,10 +200,10 @@ class Worker:
 
         def ready() -> bool:
             if self.process.poll() is not None:
-                raise AssertionError(f"The worker exited:\n{self.output()}")
-            return b" ready." in self.log.read_bytes()[offset:]
+                raise AssertionError(f"{self.log.name} exited:\n{self.output()}")
+            return self.ready_line in self.log.read_bytes()[offset:]
 
-        wait_for(ready, 30, "the worker to be ready")
+        wait_for(ready, 30, f"{self.log.name} to be ready")
 
     def kill(self) -> None:
         """SIGKILL: no warm shutdown, no acknowledgement, whatever it was doing cut short."""
@@ -215,6 +221,16 @@ class Worker:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-20000:]
+
+
+class Beat(Worker):
+    """`celery beat` with the project's CELERY_BEAT_SCHEDULE (the sweep every
+    NOTIFICATIONS_SWEEP_INTERVAL seconds)."""
+
+    ready_line = b"beat: Starting..."
+
+    def argv(self) -> list[str]:
+        return ["beat", f"--schedule={self.log.with_suffix('.schedule')}"]
 
 
 @pytest.fixture
@@ -248,8 +264,9 @@ def worker_env(broker: RedisServer, mail_dir: Path) -> dict[str, str]:
 def worker_factory(worker_env: dict[str, str], tmp_path: Path, request) -> Iterator[Callable]:
     workers: list[Worker] = []
 
-    def make(start: bool = True, **env: str) -> Worker:
-        worker = Worker({**worker_env, **env}, tmp_path / f"worker-{len(workers)}.log")
+    def make(start: bool = True, kind: type[Worker] = Worker, **env: str) -> Worker:
+        name = f"{kind.__name__.lower()}-{len(workers)}.log"
+        worker = kind({**worker_env, **env}, tmp_path / name)
         workers.append(worker)
         if start:
             worker.start()

@@ -73,11 +73,21 @@ def meeting_detail() -> QuerySet[Meeting]:
 
 
 def _positions() -> QuerySet[Position]:
+    """The positions the meeting page shows: objections (who removed what), and any position
+    stated in a letter (the letters behind a decision). A synthetic record's "no position" rows,
+    one per participant per decision, are never fetched."""
     return (
-        Position.objects.select_related("participant", "observer", "letter")
+        Position.objects.filter(Q(stance=Position.Stance.OBJECTION) | Q(letter__isnull=False))
+        .select_related("participant", "observer", "letter")
         .prefetch_related("sources")
         .order_by("stance", "participant__name", "observer__name")
     )
+
+
+# A meeting of a large record has hundreds of decisions and proposals: the page lists those that
+# shape its agenda and links to the full, paginated lists.
+DECISIONS_SHOWN = 50
+PROPOSALS_SHOWN = 50
 
 
 @dataclass
@@ -117,7 +127,10 @@ class MeetingRecord:
     history: list[VersionHistory]
     items: list[AgendaItem]
     decisions: list[Decision]
+    decisions_total: int
+    decisions_blocked: int
     proposals: list[Proposal]
+    proposals_total: int
     sessions: list[Session]
 
     @property
@@ -131,20 +144,26 @@ class MeetingRecord:
                 return decision
         return None
 
+    @property
+    def decisions_more(self) -> bool:
+        return self.decisions_total > len(self.decisions)
+
+    @property
+    def proposals_more(self) -> bool:
+        return self.proposals_total > len(self.proposals)
+
 
 def meeting_record(meeting: Meeting) -> MeetingRecord:
-    """The meeting's agenda versions and their history, items, decisions with positions,
-    proposals and sessions. Removal decisions on entries are the decision objects listed here."""
+    """The meeting's agenda versions and their history, items, decisions with the positions the
+    page shows, proposals and sessions. Entries' removal decisions are among the decisions.
+
+    Every decision is listed when there are at most DECISIONS_SHOWN; otherwise those that shaped
+    the agenda and outcome: removals, blocked decisions and the communique.
+    """
     items = list(
         meeting.agenda_items.prefetch_related(
             "sources", "proposers", "observer_proposers"
         ).order_by("pk")
-    )
-    decisions = list(
-        Decision.objects.filter(Q(meeting=meeting) | Q(agenda_item__meeting=meeting))
-        .select_related("agenda_item", "proposal")
-        .prefetch_related("sources", Prefetch("positions", queryset=_positions()))
-        .order_by("date", "pk")
     )
     versions = list(
         meeting.agenda_versions.prefetch_related(
@@ -155,16 +174,40 @@ def meeting_record(meeting: Meeting) -> MeetingRecord:
             ),
         ).order_by("number")
     )
+    removals = {
+        entry.removal_decision_id
+        for version in versions
+        for entry in version.entries.all()
+        if entry.removal_decision_id
+    }
+    scope = Decision.objects.filter(Q(meeting=meeting) | Q(agenda_item__meeting=meeting))
+    counts = scope.aggregate(
+        total=Count("pk"), blocked=Count("pk", filter=Q(outcome=Decision.Outcome.BLOCKED))
+    )
+    shown = scope
+    if counts["total"] > DECISIONS_SHOWN:
+        shown = scope.filter(
+            Q(pk__in=removals)
+            | Q(outcome=Decision.Outcome.BLOCKED)
+            | Q(subject_kind=Decision.SubjectKind.COMMUNIQUE)
+        )
+    decisions = list(
+        shown.select_related("agenda_item", "proposal")
+        .prefetch_related("sources", Prefetch("positions", queryset=_positions()))
+        .order_by("date", "pk")[: max(DECISIONS_SHOWN, len(removals) + 1)]
+    )
+    proposal_scope = Proposal.objects.filter(Q(meeting=meeting) | Q(agenda_item__meeting=meeting))
     proposals = list(
-        Proposal.objects.filter(Q(meeting=meeting) | Q(agenda_item__meeting=meeting))
-        .prefetch_related(
+        proposal_scope.prefetch_related(
             "sources",
             "sponsors",
             "observer_sponsors",
             Prefetch("letters", to_attr="letter_list"),
-        )
-        .order_by("pk")
+        ).order_by("pk")[: PROPOSALS_SHOWN + 1]
     )
+    proposals_total = len(proposals)
+    if proposals_total > PROPOSALS_SHOWN:
+        proposals, proposals_total = proposals[:PROPOSALS_SHOWN], proposal_scope.count()
     sessions = list(
         meeting.sessions.select_related("chaired_by")
         .prefetch_related("sources", "boycotted_by")
@@ -177,7 +220,10 @@ def meeting_record(meeting: Meeting) -> MeetingRecord:
         history=agenda_history(versions, items),
         items=items,
         decisions=decisions,
+        decisions_total=counts["total"],
+        decisions_blocked=counts["blocked"],
         proposals=proposals,
+        proposals_total=proposals_total,
         sessions=sessions,
     )
 

@@ -40,7 +40,7 @@ def participant_list(request):
             "participants": participants,
             "api_links": [
                 api("Participants", "participants/"),
-                api("Objections", "objections/"),
+                api("Veto records", "statistics/veto-records/"),
             ],
         },
     )
@@ -128,6 +128,7 @@ def participant_detail(request, code: str):
             "api_links": [
                 api("This participant", f"participants/{participant.code}/"),
                 api("Its objections", "objections/", participant=participant.code),
+                api("Its veto record", f"statistics/veto-records/{participant.code}/"),
                 api("Its letters", "letters/", author=participant.code),
             ],
         },

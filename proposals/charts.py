@@ -15,10 +15,15 @@ from django.utils.safestring import SafeString, mark_safe
 
 # Dark enough for white labels (contrast 4.5:1 or better) and distinct from one another.
 PALETTE = ["#1f4e89", "#a34700", "#2e6b30", "#7a1f5c", "#5b4a9e", "#6b5800", "#a3142c", "#1b6070"]
-# Light to dark blue for the heat map; labels turn white from the fourth step on.
+# Light to dark blue for the heat map. Labels turn white from the fifth step on; dark text keeps
+# 4.5:1 on the fourth.
 HEAT = ["#f1f5fb", "#c6dbef", "#8fb8dc", "#4a86bf", "#245a97", "#0d3468"]
 TEXT = "#1a1a1a"
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+
+
+def _short(label: str, limit: int) -> str:
+    return label if len(label) <= limit else label[: limit - 1] + "…"
 
 
 def _svg(width: int, height: int, title: str, desc: str, key: str, body: SafeString) -> SafeString:
@@ -75,7 +80,8 @@ def objections_pivot(rows, names: dict[str, str], limit: int = 30) -> Pivot:
     ranked = sorted(totals, key=lambda code: (-totals[code], code))
     return Pivot(
         participants=[(code, names.get(code, code)) for code in ranked[:limit]],
-        years=sorted(years),
+        # Objections to decisions taken outside any meeting have no meeting year: shown last.
+        years=sorted(years, key=lambda year: (year is None, year or 0)),
         counts=counts,
         totals=dict(totals),
         all_participants=len(ranked),
@@ -84,7 +90,7 @@ def objections_pivot(rows, names: dict[str, str], limit: int = 30) -> Pivot:
 
 def objections_chart(pivot: Pivot) -> SafeString:
     """Horizontal bars, one per participant, stacked by year."""
-    label_w, bar_w, row_h, top = 170, 430, 26, 34
+    label_w, bar_w, row_h, top = 230, 400, 26, 34
     biggest = max(pivot.totals.values(), default=0) or 1
     scale = bar_w / biggest
     legend = format_html_join(
@@ -92,7 +98,12 @@ def objections_chart(pivot: Pivot) -> SafeString:
         '<rect x="{}" y="8" width="14" height="14" fill="{}"/>'
         '<text x="{}" y="19" fill="' + TEXT + '">{}</text>',
         (
-            (label_w + i * 70, PALETTE[i % len(PALETTE)], label_w + i * 70 + 18, year)
+            (
+                label_w + i * 70,
+                PALETTE[i % len(PALETTE)],
+                label_w + i * 70 + 18,
+                "no meeting" if year is None else year,
+            )
             for i, year in enumerate(pivot.years)
         ),
     )
@@ -105,7 +116,7 @@ def objections_chart(pivot: Pivot) -> SafeString:
                 label_w - 8,
                 y + 16,
                 TEXT,
-                name[:22],
+                _short(name, 20),
                 code,
             )
         )
@@ -254,7 +265,7 @@ def co_objection_chart(matrix: Matrix) -> SafeString:
                         '<text x="{}" y="{}" text-anchor="middle" fill="{}">{}</text>',
                         x + cell / 2,
                         y + cell / 2 + 4,
-                        "#ffffff" if step >= 3 else TEXT,
+                        "#ffffff" if step >= 4 else TEXT,
                         n,
                     )
                 )
@@ -284,7 +295,7 @@ def removed_items_chart(meetings: list) -> SafeString:
                 label_w - 8,
                 y + 16,
                 TEXT,
-                str(meeting)[:34],
+                _short(str(meeting), 34),
             )
         )
         width = meeting.items_removed * scale

@@ -258,8 +258,11 @@ def decision_letters(decision: Decision, proposals=()) -> list[Letter]:
 
 
 def positions_of(participant: Participant) -> QuerySet[Position]:
+    """The positions a participant stated (support, objection, abstention), newest first. An
+    explicit "no position" says nothing about the participant and is left out."""
     return (
         Position.objects.filter(participant=participant)
+        .exclude(stance=Position.Stance.NO_POSITION)
         .annotate(effective_date=Coalesce("decision__date", "decision__meeting__start_date"))
         .select_related("decision__meeting", "letter")
         .prefetch_related("sources")

@@ -9,6 +9,7 @@ ones; no view decides anything.
 from __future__ import annotations
 
 import csv
+import re
 from itertools import groupby
 
 from django.db.models import Q
@@ -72,7 +73,7 @@ def home(request):
             "api_links": [
                 api("Meetings", "meetings/"),
                 api("Objections", "objections/"),
-                api("Decisions", "decisions/"),
+                api("The record year by year", "statistics/years/"),
             ],
         },
     )
@@ -143,7 +144,7 @@ def site_search(request):
             "results": results,
             "found": sum(len(rows) for rows in results.values()),
             "limit": SEARCH_LIMIT,
-            "api_links": [api("Letters matching", "letters/", search=query)] if query else [],
+            "api_links": [api("Letters matching", "letters/", q=query)] if query else [],
         },
     )
 
@@ -180,7 +181,9 @@ def letter_list(request):
             "page_obj": page_obj,
             "letters": page,
             "citations": citations,
-            "api_links": [api("These letters", "letters/", search=query, **filters)],
+            "api_links": [
+                api("These letters", "letters/", q=query, **_letter_api_filters(filters))
+            ],
         },
     )
 
@@ -208,6 +211,23 @@ def letter_detail(request, slug: str):
     )
 
 
+def _letter_api_filters(filters: dict) -> dict:
+    """The archive's filters in the API's terms: observers have a filter of their own."""
+    query = {key: value for key, value in filters.items() if key != "author"}
+    author = filters.get("author")
+    if author:
+        query["author" if re.fullmatch(r"[A-Z]{2}", author) else "observer"] = author
+    return query
+
+
+def _meeting_filter(request) -> Meeting | None:
+    """The meeting a list is narrowed to (?meeting=<slug>, from a meeting's page), if any."""
+    slug = request.GET.get("meeting", "")
+    if not slug:
+        return None
+    return Meeting.objects.filter(slug=slug).first()
+
+
 # Proposals and decisions ----------------------------------------------------------------------
 
 
@@ -216,7 +236,11 @@ def proposal_list(request):
     # and observer sponsors.
     form = ProposalFilterForm(request.GET or None)
     filters = form.filters() if request.GET else {}
-    page_obj = paginate(request, selectors.proposal_list().filter(**filters))
+    proposals = selectors.proposal_list().filter(**filters)
+    meeting = _meeting_filter(request)
+    if meeting:
+        proposals = proposals.filter(meeting=meeting)
+    page_obj = paginate(request, proposals)
     proposals = list(page_obj)
     citations = Citations()
     citations.cite_all(proposals)
@@ -226,11 +250,14 @@ def proposal_list(request):
         {
             "section": "proposals",
             "form": form,
-            "filtered": bool(filters),
+            "meeting": meeting,
+            "filtered": bool(filters or meeting),
             "page_obj": page_obj,
             "proposals": proposals,
             "citations": citations,
-            "api_links": [api("These proposals", "proposals/", **filters)],
+            "api_links": [
+                api("These proposals", "proposals/", meeting=meeting and meeting.slug, **filters)
+            ],
         },
     )
 
@@ -289,6 +316,9 @@ def decision_list(request):
         decisions = selectors.decision_list()
         if filters.get("outcome"):
             decisions = decisions.filter(outcome=filters["outcome"])
+    meeting = _meeting_filter(request)
+    if meeting:
+        decisions = decisions.filter(meeting=meeting)
     page_obj = paginate(request, decisions)
     page = list(page_obj)
     citations = Citations()
@@ -299,7 +329,8 @@ def decision_list(request):
         {
             "section": "decisions",
             "form": form,
-            "filtered": bool(set(filters) - {"counting"}),
+            "filtered": bool(set(filters) - {"counting"}) or bool(meeting),
+            "meeting": meeting,
             "differs_under": filters.get("differs_under"),
             "counting": counting,
             "page_obj": page_obj,
@@ -311,9 +342,14 @@ def decision_list(request):
                 api(
                     "These decisions",
                     "decisions/",
+                    meeting=meeting and meeting.slug,
                     outcome=filters.get("outcome"),
-                    differs_under=filters.get("differs_under"),
-                )
+                    # The API's filter compares with silence counted as consent only.
+                    differs_under=filters.get("differs_under")
+                    if counting == rules.SILENCE_AS_CONSENT
+                    else None,
+                ),
+                api("How each rule would have decided", "statistics/counterfactuals/"),
             ],
         },
     )
@@ -420,7 +456,11 @@ def charts_index(request):
         "proposals/charts.html",
         {
             "section": "charts",
-            "api_links": [api("Objections", "objections/")],
+            "api_links": [
+                api("Objections", "objections/"),
+                api("Co-objection matrix", "statistics/co-objection-matrix/"),
+                api("Per meeting", "statistics/meetings/"),
+            ],
         },
     )
 
@@ -467,7 +507,11 @@ def chart_co_objections(request):
             "matrix": matrix,
             "svg": charts.co_objection_chart(matrix),
             "blocs": statistics.blocs(year=year),
-            "api_links": [api("Objections", "objections/", year=year)],
+            "api_links": [
+                api("Co-objection pairs", "statistics/co-objections/", year=year),
+                api("Co-objection matrix", "statistics/co-objection-matrix/", year=year),
+                api("Blocs", "statistics/blocs/", year=year),
+            ],
         },
     )
 
@@ -502,7 +546,7 @@ def chart_removed_items(request):
             "meetings": meetings,
             "limit": REMOVED_CHART_LIMIT,
             "svg": charts.removed_items_chart(meetings),
-            "api_links": [api("Meetings", "meetings/", year=year)],
+            "api_links": [api("Per meeting", "statistics/meetings/", year=year)],
         },
     )
 

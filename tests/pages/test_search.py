@@ -1,0 +1,79 @@
+"""The letters archive's search: ranked full-text search with highlighted excerpts on
+PostgreSQL, a plain word search on SQLite, and excerpts that are always escaped."""
+
+import pytest
+from django.db import connection
+
+from proposals import search
+from proposals.models import Letter
+
+pytestmark = pytest.mark.django_db
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="full-text search needs PostgreSQL"
+)
+
+
+@postgresql_only
+def test_full_text_search_stems_words(record):
+    letters, _ = search.search_letters(Letter.objects.all(), "certify")
+    # "certify" finds the letter that asks that diamonds stop being "certified".
+    assert "2022-06-six-participants" in {letter.slug for letter in letters}
+
+
+@postgresql_only
+def test_full_text_search_ranks_subject_matches_above_summary_matches(record):
+    letters, _ = search.search_letters(Letter.objects.all(), "ukraine")
+    ranked = [letter.slug for letter in letters]
+    # Both name Ukraine in their subject; the others only in their summaries.
+    assert set(ranked[:2]) == {"2022-06-13-ukraine", "2022-05-20-russia"}
+    assert len(ranked) > 2
+
+
+@postgresql_only
+def test_full_text_search_understands_phrases_and_exclusions(record):
+    found = {
+        letter.slug for letter in search.search_letters(Letter.objects.all(), '"draft agenda"')[0]
+    }
+    assert found == {"2022-06-09-kp-chair"}
+    russia = {letter.slug for letter in search.search_letters(Letter.objects.all(), "russia")[0]}
+    found = {
+        letter.slug for letter in search.search_letters(Letter.objects.all(), "russia -war")[0]
+    }
+    assert "2022-05-us-state-department" in russia - found
+    assert found
+
+
+@postgresql_only
+def test_headline_marks_matches_with_mark_elements(client, record):
+    html = client.get("/letters/?q=deadlock").content.decode()
+    assert "<mark>deadlock</mark>" in html
+    assert 'href="/letters/2022-06-09-kp-chair/"' in html
+
+
+def test_a_query_with_nothing_searchable_finds_nothing_and_does_not_fail(client, record):
+    for query in ("!!!", "'", '"', "-", "or", "a" * 200):
+        assert client.get("/letters/", {"q": query}).status_code == 200
+        assert client.get("/search/", {"q": query}).status_code == 200
+
+
+def test_excerpt_escapes_text_and_marks_every_match():
+    html = search.excerpt("<i>Diamonds</i> & diamonds", ["diamonds"])
+    assert html == "&lt;i&gt;<mark>Diamonds</mark>&lt;/i&gt; &amp; <mark>diamonds</mark>"
+
+
+def test_excerpt_cuts_a_window_around_the_first_match():
+    text = "word " * 200 + "needle " + "word " * 200
+    html = search.excerpt(text, ["needle"], length=100)
+    assert html.startswith("…") and html.endswith("…")
+    assert "<mark>needle</mark>" in html
+
+
+def test_highlighted_turns_only_the_sentinels_into_marks():
+    start, stop = "\x02abc\x03", "\x02def\x04"
+    html = search.highlighted(f"<mark>x</mark> {start}hit{stop} <b>", (start, stop))
+    assert html == "&lt;mark&gt;x&lt;/mark&gt; <mark>hit</mark> &lt;b&gt;"
+
+
+def test_terms_drop_search_operators():
+    assert search.terms('"draft agenda" or -ukraine') == ["draft", "agenda", "ukraine"]

@@ -57,6 +57,11 @@ class WebhookEndpointAdmin(FollowingAdmin):
         "created",
     ]
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "url":
+            kwargs["assume_scheme"] = "https"  # receivers are reached over TLS by default
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
     def save_model(self, request, obj, form, change) -> None:
         if not change:
             obj.created_by = request.user

@@ -98,15 +98,20 @@ def tallies(decisions: QuerySet[Decision]) -> dict[int, rules.Tally]:
         )
         .order_by()
     }
+    # Unordered (the codes are sorted below): Position's default ordering would join the
+    # observers and sort every row.
     objectors = _pairs(
         counted_positions(scope)
         .filter(stance=Position.Stance.OBJECTION)
+        .order_by()
         .values_list("decision_id", "participant__code")
     )
     observer_objectors = _pairs(
         Position.objects.filter(
             decision__in=scope, observer__isnull=False, stance=Position.Stance.OBJECTION
-        ).values_list("decision_id", "observer__code")
+        )
+        .order_by()
+        .values_list("decision_id", "observer__code")
     )
     concerned = _pairs(
         Decision.parties_concerned.through.objects.filter(decision__in=scope).values_list(

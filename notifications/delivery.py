@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import random
+import socket
 from collections import Counter
 from typing import Any
 
@@ -166,7 +167,14 @@ def http_client() -> httpx.Client:
     """One pooled client per worker process (keep-alive to receivers), made after any fork."""
     global _client, _client_pid
     if _client is None or _client_pid != os.getpid():
-        _client = httpx.Client(follow_redirects=False, headers={"user-agent": USER_AGENT})
+        # TCP_NODELAY: httpx writes a request's headers and body separately, and with Nagle's
+        # algorithm the body then waits for the receiver's delayed ACK (40 ms on Linux).
+        transport = httpx.HTTPTransport(
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
+        _client = httpx.Client(
+            transport=transport, follow_redirects=False, headers={"user-agent": USER_AGENT}
+        )
         _client_pid = os.getpid()
     return _client
 

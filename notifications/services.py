@@ -630,7 +630,9 @@ def subscribe(
 ) -> Subscription:
     """Follow something. A signed-in user's subscription is active at once; an address gets a
     confirmation link by e-mail and hears nothing until it is followed. Asking again for an
-    address (confirmed or not) sends the link again, and says nothing of what exists."""
+    unconfirmed address sends the link again; for a confirmed one it changes nothing (anyone
+    may type an address in, so only its owner, by unsubscribing, changes what it gets). The
+    answer is the same either way, so the form says nothing of who is subscribed."""
     from notifications.tasks import send_confirmation
 
     lookup = {
@@ -644,6 +646,8 @@ def subscribe(
     else:
         lookup.update(user=None, email=email.strip().lower())
     subscription = Subscription.objects.select_for_update().filter(**lookup).first()
+    if user is None and subscription is not None and subscription.is_active:
+        return subscription
     if subscription is None:
         subscription = Subscription(**lookup)
     subscription.cadence = cadence

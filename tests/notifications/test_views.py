@@ -112,3 +112,12 @@ def test_unsubscribing_by_link_asks_first_and_mail_clients_can_do_it_in_one_clic
 
 def test_an_unknown_unsubscribe_token_is_a_404(client):
     assert client.get("/notifications/unsubscribe/not-a-token/").status_code == 404
+
+
+def test_someone_typing_in_a_confirmed_address_changes_nothing(mailoutbox):
+    subscription = services.subscribe(target="all", cadence="daily", email="a@example.org")
+    services.confirm(subscription=subscription)
+    again = services.subscribe(target="all", cadence="immediate", email="a@example.org")
+    assert again.pk == subscription.pk
+    subscription.refresh_from_db()
+    assert subscription.cadence == "daily" and subscription.is_active

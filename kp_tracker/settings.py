@@ -5,6 +5,7 @@ DEBUG on, a throw-away secret key). Production sets DJANGO_ENV=production, which
 without SECRET_KEY and turns the secure defaults on.
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -73,6 +74,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "import_export",
+    "axes",
     "sources",
     "participants",
     "meetings",
@@ -90,7 +93,36 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes requires: it answers a locked-out login with its lockout response.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Staff login: django-axes counts failed logins and locks out after AXES_FAILURE_LIMIT of them
+# for AXES_COOLOFF_MINUTES; a successful login resets the count. AXES_LOCKOUT_BY says what is
+# locked: comma-separated alternatives, "+" joining parameters that lock together (the default
+# locks a user name at one IP address, so a stranger cannot lock an editor out from elsewhere).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [
+    alternative.split("+") if "+" in alternative else alternative
+    for alternative in env_list("AXES_LOCKOUT_BY", "username+ip_address")
+]
+AXES_RESET_ON_SUCCESS = True
+# Behind AXES_NUM_PROXIES proxies that append to X-Forwarded-For (production sits behind one),
+# the client's address is the one the nearest of them appended, not the proxy's own.
+AXES_NUM_PROXIES = env_int("AXES_NUM_PROXIES", 1 if PRODUCTION else 0)
+AXES_CLIENT_IP_CALLABLE = "kp_tracker.admin_locking.client_ip"
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT must be at least 1.")
+
+# Admin import and export (django-import-export): every import runs in one transaction, so a
+# file with a bad row imports nothing.
+IMPORT_EXPORT_USE_TRANSACTIONS = True
 
 ROOT_URLCONF = "kp_tracker.urls"
 
@@ -239,6 +271,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "kp_tracker.api_views.add_links",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "DatePrecisionEnum": "sources.models.DatePrecision",
         "OutcomeEnum": "proposals.models.Decision.Outcome",

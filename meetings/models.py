@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from kp_tracker.locking import Versioned
 from participants.models import Observer, Participant, Person
 from sources.models import Sourced
 
@@ -111,6 +112,7 @@ class Attendance(models.Model):
         on_delete=models.PROTECT,  # attendance is history; keep the participant it names
         related_name="attendance",
     )
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [
@@ -216,7 +218,7 @@ class AgendaItem(Sourced):
         return self.title
 
 
-class AgendaEntry(models.Model):
+class AgendaEntry(Versioned):
     """An item's place and status in one agenda version, so its history can be shown."""
 
     class Status(models.TextChoices):

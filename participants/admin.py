@@ -1,7 +1,8 @@
 from django.contrib import admin
-from simple_history.admin import SimpleHistoryAdmin
 
 from kp_tracker.admin_filters import year_filter
+from kp_tracker.admin_io import ImportExportListMixin
+from kp_tracker.admin_locking import LockedInlineMixin
 from participants.models import (
     Chairmanship,
     Observer,
@@ -11,16 +12,17 @@ from participants.models import (
     Role,
     WorkingBody,
 )
-from sources.admin import SourcesLast
+from participants.resources import ParticipantResource
+from sources.admin import RecordAdmin, SourcesLast
 
 
-class ParticipantStatusInline(SourcesLast, admin.TabularInline):
+class ParticipantStatusInline(LockedInlineMixin, SourcesLast, admin.TabularInline):
     model = ParticipantStatus
     autocomplete_fields = ["sources"]
     extra = 0
 
 
-class RoleInline(SourcesLast, admin.TabularInline):
+class RoleInline(LockedInlineMixin, SourcesLast, admin.TabularInline):
     model = Role
     autocomplete_fields = ["person", "participant", "observer", "sources"]
     extra = 0
@@ -37,14 +39,15 @@ class ObserverRoleInline(RoleInline):
     exclude = ["participant"]
 
 
-class ChairmanshipInline(SourcesLast, admin.TabularInline):
+class ChairmanshipInline(LockedInlineMixin, SourcesLast, admin.TabularInline):
     model = Chairmanship
     autocomplete_fields = ["participant", "person", "sources"]
     extra = 0
 
 
 @admin.register(Participant)
-class ParticipantAdmin(SourcesLast, SimpleHistoryAdmin):
+class ParticipantAdmin(ImportExportListMixin, RecordAdmin):
+    resource_classes = [ParticipantResource]
     list_display = ["name", "code", "kind", "joined_on"]
     list_filter = ["kind", year_filter("joined_on", "year joined")]
     search_fields = ["code", "name"]
@@ -53,7 +56,7 @@ class ParticipantAdmin(SourcesLast, SimpleHistoryAdmin):
 
 
 @admin.register(ParticipantStatus)
-class ParticipantStatusAdmin(SourcesLast, SimpleHistoryAdmin):
+class ParticipantStatusAdmin(RecordAdmin):
     list_display = ["participant", "status", "start_date", "end_date"]
     list_filter = ["status", year_filter("start_date", "year begun")]
     list_select_related = ["participant"]
@@ -62,7 +65,7 @@ class ParticipantStatusAdmin(SourcesLast, SimpleHistoryAdmin):
 
 
 @admin.register(Observer)
-class ObserverAdmin(SourcesLast, SimpleHistoryAdmin):
+class ObserverAdmin(RecordAdmin):
     list_display = ["name", "code"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["sources"]
@@ -70,7 +73,7 @@ class ObserverAdmin(SourcesLast, SimpleHistoryAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(SourcesLast, SimpleHistoryAdmin):
+class PersonAdmin(RecordAdmin):
     list_display = ["name", "slug"]
     search_fields = ["name", "slug"]
     autocomplete_fields = ["sources"]
@@ -79,7 +82,7 @@ class PersonAdmin(SourcesLast, SimpleHistoryAdmin):
 
 
 @admin.register(Role)
-class RoleAdmin(SourcesLast, SimpleHistoryAdmin):
+class RoleAdmin(RecordAdmin):
     list_display = ["person", "title", "participant", "observer", "start_date", "end_date"]
     list_filter = [year_filter("start_date", "year begun")]
     list_select_related = ["person", "participant", "observer"]
@@ -88,7 +91,7 @@ class RoleAdmin(SourcesLast, SimpleHistoryAdmin):
 
 
 @admin.register(WorkingBody)
-class WorkingBodyAdmin(SourcesLast, SimpleHistoryAdmin):
+class WorkingBodyAdmin(RecordAdmin):
     list_display = ["name", "kind", "slug"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -98,7 +101,7 @@ class WorkingBodyAdmin(SourcesLast, SimpleHistoryAdmin):
 
 
 @admin.register(Chairmanship)
-class ChairmanshipAdmin(SourcesLast, SimpleHistoryAdmin):
+class ChairmanshipAdmin(RecordAdmin):
     list_display = ["__str__", "year", "body", "participant", "person", "vice"]
     list_filter = ["year", "vice", "body"]
     # __str__ reads body and participant.

@@ -6,6 +6,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from simple_history.models import HistoricalRecords
 
+from kp_tracker.locking import Versioned
 from meetings.models import AgendaItem, Meeting
 from participants.models import Observer, Participant, Person
 from sources.models import DatePrecision, Source, Sourced, format_partial_date
@@ -68,7 +69,7 @@ class Letter(Sourced):
         return format_partial_date(self.date, self.date_precision)
 
 
-class Quote(models.Model):
+class Quote(Versioned):
     """A short quotation, attributed to its speaker and to the source that reports it."""
 
     letter = models.ForeignKey(
@@ -91,6 +92,7 @@ class Quote(models.Model):
         on_delete=models.PROTECT,  # a quote without its source may not stand
         related_name="quotes",
     )
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["id"]

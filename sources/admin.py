@@ -1,7 +1,10 @@
 from django.contrib import admin
 from django.db import models
+from simple_history.admin import SimpleHistoryAdmin
 
 from kp_tracker.admin_filters import year_filter
+from kp_tracker.admin_io import ExportListMixin
+from kp_tracker.admin_locking import LockedAdminMixin
 from sources.models import Source
 
 
@@ -20,8 +23,13 @@ class SourcesLast:
         return fields
 
 
+class RecordAdmin(ExportListMixin, LockedAdminMixin, SourcesLast, SimpleHistoryAdmin):
+    """The admin of a record model: exportable lists, conflict-checked forms, history with
+    revert, sources last. Every record model's admin builds on it."""
+
+
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(RecordAdmin):
     list_display = ["publisher", "title", "kind", "published", "key"]
     list_filter = [year_filter("published_on"), "kind"]
     search_fields = ["key", "publisher", "title", "url", "archive_copy"]

@@ -6,6 +6,9 @@ fact to the document it came from and a source can be listed with everything it 
 
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from kp_tracker.locking import Versioned
 
 
 class DatePrecision(models.TextChoices):
@@ -26,7 +29,7 @@ def format_partial_date(value, precision: str) -> str:
     return f"{value.day} {value:%B %Y}"
 
 
-class Source(models.Model):
+class Source(Versioned):
     class Kind(models.TextChoices):
         PRESS_REPORT = "press_report", "Press report"
         OFFICIAL_STATEMENT = "official_statement", "Official statement"
@@ -52,6 +55,7 @@ class Source(models.Model):
         help_text="File name of the archived text in the project's source archive, where kept.",
     )
     note = models.TextField(blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["published_on", "publisher", "title"]
@@ -84,8 +88,9 @@ class Source(models.Model):
         return format_partial_date(self.published_on, self.published_precision)
 
 
-class Sourced(models.Model):
-    """Abstract base for every factual record: it carries one or more sources."""
+class Sourced(Versioned):
+    """Abstract base for every factual record: it carries one or more sources, and a revision
+    number that refuses a save from a stale copy (`kp_tracker.locking`)."""
 
     sources = models.ManyToManyField(Source, related_name="%(app_label)s_%(class)s_set")
 

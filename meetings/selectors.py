@@ -38,8 +38,10 @@ def meeting_years() -> list[int]:
 
 
 def meeting_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]]:
-    """Items removed by objection and decisions blocked, for a page of meetings, in two queries
-    over those meetings only (counting in the listing query would join items with decisions)."""
+    """Items removed by objection, decisions and decisions blocked, for the given meetings, in
+    two grouped queries over those meetings only. (Counting in the listing query would join
+    every meeting's items with its decisions: 50 items and 200 decisions make 10,000 rows per
+    meeting of a synthetic record.)"""
     removed = dict(
         AgendaItem.objects.filter(meeting_id__in=meeting_ids, removed_by__isnull=False)
         .values("meeting_id")
@@ -47,18 +49,32 @@ def meeting_counts(meeting_ids: list[int]) -> dict[int, dict[str, int]]:
         .values_list("meeting_id", "n")
         .order_by()
     )
-    blocked = dict(
-        Decision.objects.blocked()
-        .filter(meeting_id__in=meeting_ids)
+    decisions = {
+        row["meeting_id"]: row
+        for row in Decision.objects.filter(meeting_id__in=meeting_ids)
         .values("meeting_id")
-        .annotate(n=Count("pk"))
-        .values_list("meeting_id", "n")
+        .annotate(
+            total=Count("pk"), blocked=Count("pk", filter=Q(outcome=Decision.Outcome.BLOCKED))
+        )
         .order_by()
-    )
+    }
     return {
-        pk: {"items_removed": removed.get(pk, 0), "decisions_blocked": blocked.get(pk, 0)}
+        pk: {
+            "items_removed": removed.get(pk, 0),
+            "decisions_total": decisions.get(pk, {}).get("total", 0),
+            "decisions_blocked": decisions.get(pk, {}).get("blocked", 0),
+        }
         for pk in meeting_ids
     }
+
+
+def with_counts(meetings: list[Meeting]) -> list[Meeting]:
+    """Set `items_removed`, `decisions_total` and `decisions_blocked` on each meeting."""
+    counts = meeting_counts([meeting.pk for meeting in meetings])
+    for meeting in meetings:
+        for name, value in counts[meeting.pk].items():
+            setattr(meeting, name, value)
+    return meetings
 
 
 def latest_meetings(limit: int = 5) -> list[Meeting]:

@@ -6,21 +6,19 @@ from django.shortcuts import render
 from meetings import selectors
 from meetings.forms import MeetingFilterForm
 from meetings.models import Meeting
-from sources.pages import Citations, api, paginate
+from sources.pages import Citations, api, cached_page, paginate
 
 
+@cached_page
 def meeting_list(request):
     # Queries: the years for the filter, the count, the page of meetings (host and chair
     # joined), their sources, and the two per-page counts (items removed, decisions blocked).
     form = MeetingFilterForm(request.GET or None, years=selectors.meeting_years())
     filters = form.filters() if request.GET else {}
     page_obj = paginate(request, selectors.meeting_list(**filters))
-    meetings = list(page_obj)
-    counts = selectors.meeting_counts([meeting.pk for meeting in meetings])
+    meetings = selectors.with_counts(list(page_obj))
     citations = Citations()
-    for meeting in meetings:
-        meeting.counts = counts[meeting.pk]
-        citations.cite(meeting)
+    citations.cite_all(meetings)
     return render(
         request,
         "meetings/meeting_list.html",
@@ -36,6 +34,7 @@ def meeting_list(request):
     )
 
 
+@cached_page
 def meeting_detail(request, slug: str):
     # Queries, all fixed in number whatever the meeting's size: the meeting (host, chair and
     # chair person joined), its sources and attendees; agenda items, their sources, proposers and

@@ -23,22 +23,47 @@ OBJECTION = "objection"
 BLOCKED = "blocked"
 
 
-def participant_list(today: datetime.date) -> QuerySet[Participant]:
-    """Every participant with its objections and vetoes counted and its statuses in force today."""
-    objection = Q(positions__stance=OBJECTION)
-    return (
-        Participant.objects.annotate(
-            objections=Count("positions", filter=objection),
-            vetoes=Count("positions", filter=objection & Q(positions__decision__outcome=BLOCKED)),
-        )
-        .prefetch_related(
+def participant_list(today: datetime.date) -> list[Participant]:
+    """Every participant with its objections and vetoes counted and its statuses in force today.
+
+    The counts come from one aggregate over objections alone (the stance-and-holder index),
+    not from counting every participant's positions: a large record has a position for every
+    participant on every decision, nearly all of them no position at all.
+    """
+    from proposals.models import Position
+
+    counts = {
+        row["participant_id"]: row
+        for row in Position.objects.filter(stance=OBJECTION, participant__isnull=False)
+        .values("participant_id")
+        .annotate(objections=Count("pk"), vetoes=Count("pk", filter=Q(decision__outcome=BLOCKED)))
+        .order_by()
+    }
+    participants = list(
+        Participant.objects.prefetch_related(
             Prefetch(
                 "statuses",
                 queryset=ParticipantStatus.objects.covering(today).order_by("start_date"),
                 to_attr="statuses_today",
             )
-        )
-        .order_by("name")
+        ).order_by("name")
+    )
+    for participant in participants:
+        row = counts.get(participant.pk, {})
+        participant.objections = row.get("objections", 0)
+        participant.vetoes = row.get("vetoes", 0)
+    return participants
+
+
+def objection_totals(participant: Participant) -> dict[str, int]:
+    """A participant's objections, vetoes, and meetings with vetoes, from its objections alone."""
+    from proposals.models import Position
+
+    blocked = Q(decision__outcome=BLOCKED)
+    return Position.objects.filter(participant=participant, stance=OBJECTION).aggregate(
+        objections=Count("pk"),
+        vetoes=Count("pk", filter=blocked),
+        meetings_with_vetoes=Count("decision__meeting", filter=blocked, distinct=True),
     )
 
 

@@ -17,7 +17,7 @@ from participants.models import Participant
 from proposals import selectors as proposal_selectors
 from proposals.consensus import statistics
 from proposals.models import Letter, Position
-from sources.pages import Citations, api
+from sources.pages import Citations, api, cached_page
 
 LIST_LIMIT = 50
 
@@ -29,9 +29,11 @@ def _get(queryset, **lookup):
         raise Http404(f"No {queryset.model._meta.verbose_name} with that identifier.") from None
 
 
+@cached_page
 def participant_list(request):
-    # Queries: participants with their objections and vetoes counted, their statuses in force.
-    participants = list(selectors.participant_list(timezone.localdate()))
+    # Queries: objections and vetoes per participant (one aggregate), participants, their
+    # statuses in force today.
+    participants = selectors.participant_list(timezone.localdate())
     return render(
         request,
         "participants/participant_list.html",
@@ -53,6 +55,7 @@ def _limited(queryset, limit: int = LIST_LIMIT) -> tuple[list, int]:
     return rows[:limit], total
 
 
+@cached_page
 def participant_detail(request, code: str):
     # Queries: the participant and its sources, statuses and their sources, chairmanships
     # (body and person joined) and their sources, people's roles (person joined) and their
@@ -94,12 +97,7 @@ def participant_detail(request, code: str):
     )
     for position in vetoes:
         position.co_objectors = others.get(position.decision_id, [])
-    totals = (
-        statistics.veto_records()
-        .filter(pk=participant.pk)
-        .values("objections", "vetoes", "meetings_with_vetoes")
-        .first()
-    ) or {"objections": 0, "vetoes": 0, "meetings_with_vetoes": 0}
+    totals = selectors.objection_totals(participant)
 
     return render(
         request,
@@ -135,6 +133,7 @@ def participant_detail(request, code: str):
     )
 
 
+@cached_page
 def observer_detail(request, code: str):
     # Queries: the observer and its sources, people's roles (person joined) and their sources;
     # letters and their sources; proposals sponsored and their sources; agenda items proposed
@@ -176,6 +175,7 @@ def observer_detail(request, code: str):
     )
 
 
+@cached_page
 def person_detail(request, slug: str):
     # Queries: the person and their sources, roles (participant and observer joined) and their
     # sources, chairmanships (body and participant joined) and their sources; letters signed

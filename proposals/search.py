@@ -41,40 +41,50 @@ def terms(query: str) -> list[str]:
     return [word for word in stripped if word and word.lower() != "or"][:10]
 
 
-def search_letters(queryset: QuerySet[Letter], query: str) -> tuple[QuerySet[Letter], tuple]:
-    """Letters matching `query`, best first, with `headline_subject` and `headline_summary`
-    annotated (PostgreSQL). Returns the queryset and the sentinels that mark highlights."""
-    start, stop = f"\x02{secrets.token_hex(6)}\x03", f"\x02{secrets.token_hex(6)}\x04"
+def search_letters(queryset: QuerySet[Letter], query: str) -> QuerySet[Letter]:
+    """Letters matching `query`, best first: ranked by SearchRank on PostgreSQL, newest first on
+    SQLite, where every word must appear in the subject or the summary."""
     if full_text():
         search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
         vector = SearchVector("subject", weight="A", config=CONFIG) + SearchVector(
             "summary", weight="B", config=CONFIG
         )
-        options = {"start_sel": start, "stop_sel": stop, "config": CONFIG}
-        queryset = (
+        return (
             queryset.annotate(search=vector, rank=SearchRank(vector, search_query))
             .filter(search=search_query)
-            .annotate(
-                headline_subject=SearchHeadline(
-                    "subject", search_query, highlight_all=True, **options
-                ),
-                headline_summary=SearchHeadline(
-                    "summary",
-                    search_query,
-                    max_words=40,
-                    min_words=15,
-                    max_fragments=2,
-                    fragment_delimiter=" … ",
-                    **options,
-                ),
-            )
             .order_by("-rank", F("date").desc(nulls_last=True), "-pk")
         )
-        return queryset, (start, stop)
-    words = terms(query)
-    for word in words:
+    for word in terms(query):
         queryset = queryset.filter(Q(subject__icontains=word) | Q(summary__icontains=word))
-    return queryset.order_by(F("date").desc(nulls_last=True), "-pk"), (start, stop)
+    return queryset.order_by(F("date").desc(nulls_last=True), "-pk")
+
+
+def headlines(letters: list[Letter], query: str) -> dict[int, tuple[SafeString, SafeString]]:
+    """Highlighted subject and excerpt of each letter, by pk: one query for the page's letters
+    only, since SearchHeadline re-reads the whole text and is the costliest part of a search."""
+    start, stop = f"\x02{secrets.token_hex(6)}\x03", f"\x02{secrets.token_hex(6)}\x04"
+    search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
+    options = {"start_sel": start, "stop_sel": stop, "config": CONFIG}
+    rows = (
+        Letter.objects.filter(pk__in=[letter.pk for letter in letters])
+        .annotate(
+            headline_subject=SearchHeadline("subject", search_query, highlight_all=True, **options),
+            headline_summary=SearchHeadline(
+                "summary",
+                search_query,
+                max_words=40,
+                min_words=15,
+                max_fragments=2,
+                fragment_delimiter=" … ",
+                **options,
+            ),
+        )
+        .values_list("pk", "headline_subject", "headline_summary")
+    )
+    return {
+        pk: (highlighted(subject, (start, stop)), highlighted(summary, (start, stop)))
+        for pk, subject, summary in rows
+    }
 
 
 def highlighted(text: str, sentinels: tuple[str, str]) -> SafeString:
@@ -103,13 +113,16 @@ def excerpt(text: str, words: list[str], length: int = EXCERPT_CHARS) -> SafeStr
     return mark_safe(prefix + "".join(html) + suffix)
 
 
-def decorate(letters: list[Letter], query: str, sentinels: tuple[str, str]) -> None:
+def decorate(letters: list[Letter], query: str) -> None:
     """Give each found letter `subject_html` and `excerpt_html`, escaped and highlighted."""
+    if not letters:
+        return
+    if full_text():
+        found = headlines(letters, query)
+        for letter in letters:
+            letter.subject_html, letter.excerpt_html = found[letter.pk]
+        return
     words = terms(query)
     for letter in letters:
-        if hasattr(letter, "headline_summary"):
-            letter.subject_html = highlighted(letter.headline_subject, sentinels)
-            letter.excerpt_html = highlighted(letter.headline_summary, sentinels)
-        else:
-            letter.subject_html = excerpt(letter.subject, words, length=10_000)
-            letter.excerpt_html = excerpt(letter.summary, words)
+        letter.subject_html = excerpt(letter.subject, words, length=10_000)
+        letter.excerpt_html = excerpt(letter.summary, words)

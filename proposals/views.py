@@ -17,7 +17,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from meetings.models import Meeting
-from meetings.selectors import latest_meetings
+from meetings.selectors import latest_meetings, with_counts
 from participants.models import Observer, Participant
 from proposals import charts, search, selectors
 from proposals.consensus import rules, statistics
@@ -29,7 +29,7 @@ from proposals.forms import (
 )
 from proposals.models import Decision, Letter, Proposal
 from sources.models import Source
-from sources.pages import Citations, api, paginate
+from sources.pages import Citations, api, cached_page, paginate
 
 SEARCH_LIMIT = 20
 
@@ -44,6 +44,7 @@ def _get(queryset, **lookup):
 # Home and search ------------------------------------------------------------------------------
 
 
+@cached_page
 def home(request):
     # Queries: latest meetings (host and chair joined) and their sources; recent objections
     # (decision, meeting, participant, letter joined) and their sources; removed items (meeting
@@ -90,6 +91,7 @@ def _words_q(fields: list[str], words: list[str]) -> Q:
     return condition
 
 
+@cached_page
 def site_search(request):
     # Queries, with a query string: participants, observers, meetings, proposals, decisions,
     # sources (each one query, icontains on their names and summaries), letters (one full-text
@@ -127,11 +129,11 @@ def site_search(request):
                 Source.objects.filter(_words_q(["title", "publisher"], words))[:SEARCH_LIMIT]
             ),
         }
-        letters, sentinels = search.search_letters(
+        letters = search.search_letters(
             Letter.objects.prefetch_related("authors", "observer_authors"), query
         )
         letters = list(letters[:SEARCH_LIMIT])
-        search.decorate(letters, query, sentinels)
+        search.decorate(letters, query)
         results["letters"] = letters
     return render(
         request,
@@ -152,6 +154,7 @@ def site_search(request):
 # Letters --------------------------------------------------------------------------------------
 
 
+@cached_page
 def letter_list(request):
     # Queries: the filter choices (participant authors, observer authors, years, proposals), the
     # count, the page of letters (signatory joined; ranked and highlighted on PostgreSQL when
@@ -160,13 +163,12 @@ def letter_list(request):
     filters = form.filters() if request.GET else {}
     query = filters.pop("q", "")
     letters = selectors.filter_letters(selectors.letter_list(), **filters)
-    sentinels = None
     if query:
-        letters, sentinels = search.search_letters(letters, query)
+        letters = search.search_letters(letters, query)
     page_obj = paginate(request, letters)
     page = list(page_obj)
     if query:
-        search.decorate(page, query, sentinels)
+        search.decorate(page, query)
     citations = Citations()
     citations.cite_all(page)
     return render(
@@ -188,6 +190,7 @@ def letter_list(request):
     )
 
 
+@cached_page
 def letter_detail(request, slug: str):
     # Queries: the letter (signatory joined), its sources, authors, observer authors, quotes
     # (source and speaker joined), proposals (meeting joined) and their sources, and the
@@ -231,6 +234,7 @@ def _meeting_filter(request) -> Meeting | None:
 # Proposals and decisions ----------------------------------------------------------------------
 
 
+@cached_page
 def proposal_list(request):
     # Queries: the count, the page of proposals (meeting joined), and their sources, sponsors
     # and observer sponsors.
@@ -273,6 +277,7 @@ def _decision_view(decision: Decision, citations: Citations) -> None:
     decision.counted = decision.explanation or {}
 
 
+@cached_page
 def proposal_detail(request, slug: str):
     # Queries: the proposal (meeting and agenda item joined), its sources, sponsors, observer
     # sponsors, letters (signatory joined) and their sources, authors, observer authors and
@@ -302,6 +307,7 @@ def proposal_detail(request, slug: str):
     )
 
 
+@cached_page
 def decision_list(request):
     # Queries: the count and the page of decisions (meeting, item and proposal joined) and their
     # sources; one aggregate query per rule for the summary of counterfactuals.
@@ -355,6 +361,7 @@ def decision_list(request):
     )
 
 
+@cached_page
 def decision_detail(request, slug: str):
     # Queries: the decision (meeting, agenda item and its meeting, proposal joined), its sources,
     # parties concerned, positions (holders and letter joined) and their sources, reported
@@ -397,6 +404,7 @@ def decision_detail(request, slug: str):
 # Timeline -------------------------------------------------------------------------------------
 
 
+@cached_page
 def timeline(request):
     # Queries: the years, the count and the page of the UNION of dated events, one query per
     # kind of event on the page (with its joins) and one for those objects' sources (four at
@@ -449,6 +457,7 @@ def _names() -> dict[str, str]:
     return dict(Participant.objects.values_list("code", "name"))
 
 
+@cached_page
 def charts_index(request):
     # Queries: none but the page itself; the charts have their own pages.
     return render(
@@ -465,6 +474,7 @@ def charts_index(request):
     )
 
 
+@cached_page
 def chart_objections(request):
     # Queries: the participants' names and the aggregate of objections per participant and year.
     pivot = charts.objections_pivot(statistics.objections_per_participant_year(), _names())
@@ -480,6 +490,7 @@ def chart_objections(request):
     )
 
 
+@cached_page
 def chart_objections_csv(request):
     rows = statistics.objections_per_participant_year()
     return _csv(
@@ -494,6 +505,7 @@ def _year(request) -> int | None:
     return int(year) if year.isdigit() and 1990 < int(year) < 2200 else None
 
 
+@cached_page
 def chart_co_objections(request):
     # Queries: the participants' names and the aggregate of co-objection pairs.
     year = _year(request)
@@ -516,6 +528,7 @@ def chart_co_objections(request):
     )
 
 
+@cached_page
 def chart_co_objections_csv(request):
     year = _year(request)
     rows = statistics.co_objection_pairs(year=year)
@@ -529,13 +542,15 @@ def chart_co_objections_csv(request):
 REMOVED_CHART_LIMIT = 40
 
 
+@cached_page
 def chart_removed_items(request):
-    # Queries: the years, and the per-meeting aggregate (items removed, decisions blocked).
+    # Queries: the years (meetings, letters); the latest meetings; items removed, and decisions
+    # and decisions blocked, for those meetings (two grouped queries).
     year = _year(request)
-    meetings = statistics.meeting_statistics()
+    meetings = Meeting.objects.order_by("-start_date", "-pk")
     if year:
         meetings = meetings.filter(start_date__year=year)
-    meetings = list(meetings[:REMOVED_CHART_LIMIT])[::-1]
+    meetings = with_counts(list(meetings[:REMOVED_CHART_LIMIT]))[::-1]
     return render(
         request,
         "proposals/chart_removed_items.html",
@@ -551,13 +566,14 @@ def chart_removed_items(request):
     )
 
 
+@cached_page
 def chart_removed_items_csv(request):
-    rows = statistics.meeting_statistics()
+    meetings = with_counts(list(Meeting.objects.order_by("-start_date", "-pk")))
     return _csv(
         "items-removed-per-meeting.csv",
         ["meeting", "start_date", "kind", "items_removed", "decisions", "decisions_blocked"],
         (
             (m.slug, m.start_date, m.kind, m.items_removed, m.decisions_total, m.decisions_blocked)
-            for m in rows
+            for m in meetings
         ),
     )

@@ -1,5 +1,5 @@
 """Helpers every app's public pages share: numbered citations of sources, links to the same data
-in the REST API, and pagination.
+in the REST API, pagination, and the page cache.
 
 Sources live in this app, and every other app depends on it, so the helpers that cite sources
 live here too. Nothing here queries the database: callers hand in objects whose `sources` were
@@ -8,12 +8,18 @@ prefetched by their selectors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import wraps
 from urllib.parse import urlencode
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.http import HttpRequest
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.http import HttpRequest, HttpResponse
 
 from sources.models import Source
 
@@ -86,3 +92,77 @@ def api(label: str, path: str, **query) -> ApiLink:
 def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
     """The requested page of `items`; an invalid or out-of-range page number gives the nearest."""
     return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+# The page cache ---------------------------------------------------------------------------------
+#
+# Public pages are the same for every visitor (no user, session or form token on them), and the
+# record changes rarely, so a rendered page is kept and served again until the record changes.
+# Every cached page is keyed by the record's current version, a random token in the cache that
+# any write to the record's models replaces (now, and again once the write commits, so a page
+# rendered from the old rows during the write is never kept under the new token).
+#
+# With a cache shared by all processes (Redis) an edit anywhere invalidates every page at once.
+# With Django's default per-process memory cache, a process sees its own writes at once and
+# other processes' (another worker, a Celery task, a management command) within
+# PAGE_CACHE_SECONDS, the longest any page is kept.
+PAGE_CACHE_SECONDS = 60
+VERSION_KEY = "pages:record-version"
+RECORD_APPS = frozenset({"sources", "participants", "meetings", "proposals"})
+
+
+def record_version() -> str:
+    version = cache.get(VERSION_KEY)
+    if version is None:
+        version = uuid.uuid4().hex
+        cache.add(VERSION_KEY, version, None)
+        version = cache.get(VERSION_KEY, version)
+    return version
+
+
+def record_changed() -> None:
+    """Forget every cached page (by moving to a new version), now and when the write commits."""
+
+    def bump() -> None:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+
+    bump()
+    transaction.on_commit(bump)
+
+
+def _model_written(sender, **kwargs) -> None:
+    if sender._meta.app_label in RECORD_APPS:
+        record_changed()
+
+
+for _signal in (post_save, post_delete, m2m_changed):
+    _signal.connect(_model_written, dispatch_uid=f"pages-cache-{_signal!r}")
+
+
+def cached_page(view: Callable) -> Callable:
+    """Serve a GET of this view from the page cache while the record has not changed.
+
+    Only complete 200 responses are kept: their body, content type and, for downloads, their
+    Content-Disposition.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return view(request, *args, **kwargs)
+        path = request.get_full_path()
+        key = "pages:" + hashlib.sha256(f"{record_version()}|{path}".encode()).hexdigest()
+        kept = cache.get(key)
+        if kept is not None:
+            content, content_type, disposition = kept
+            response = HttpResponse(content, content_type=content_type)
+            if disposition:
+                response["Content-Disposition"] = disposition
+            return response
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200 and not response.streaming:
+            kept = (response.content, response["Content-Type"], response.get("Content-Disposition"))
+            cache.set(key, kept, PAGE_CACHE_SECONDS)
+        return response
+
+    return wrapper

@@ -4,7 +4,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 
 from sources import selectors
-from sources.pages import api, paginate
+from sources.pages import api, cached_page, paginate
 
 
 def fact_link(fact) -> tuple[str, str | None]:
@@ -64,6 +64,7 @@ def fact_link(fact) -> tuple[str, str | None]:
     return str(fact), None
 
 
+@cached_page
 def source_list(request):
     # Queries: the count and the page of sources.
     page_obj = paginate(request, selectors.source_list(), per_page=50)
@@ -78,6 +79,7 @@ def source_list(request):
     )
 
 
+@cached_page
 def source_detail(request, key: str):
     source = get_object_or_404(selectors.source_list(), key=key)
     groups = selectors.facts_supported(source)

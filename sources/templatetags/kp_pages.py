@@ -4,7 +4,11 @@ Every tag here builds HTML with `format_html`, which escapes what it interpolate
 passed through them is always escaped.
 """
 
+from functools import lru_cache
+from urllib.parse import quote
+
 from django import template
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html, format_html_join
 
 register = template.Library()
@@ -60,3 +64,31 @@ def date_range(start, end) -> str:
 def day(value) -> str:
     """A full date without a leading zero: 3 April 2024."""
     return f"{value.day} {value:%B %Y}" if value else ""
+
+
+_PLACEHOLDER = "kpPagesArg{}"
+
+
+@lru_cache(maxsize=512)
+def _url_pieces(urlconf, prefix: str, name: str, count: int) -> tuple[str, ...]:
+    """A named URL split around its arguments, reversed once per name (and URLconf)."""
+    placeholders = [_PLACEHOLDER.format(i) for i in range(count)]
+    url = reverse(name, args=placeholders, urlconf=urlconf)
+    pieces = []
+    for placeholder in placeholders:
+        before, url = url.split(placeholder, 1)
+        pieces.append(before)
+    pieces.append(url)
+    return tuple(pieces)
+
+
+@register.simple_tag
+def href(name: str, *args) -> str:
+    """`{% url %}` for the links a page repeats hundreds of times: the pattern is reversed once
+    and each argument (a code or slug from the record) is percent-encoded into it. A meeting
+    page of a large record has some 600 links; reversing each cost a third of its rendering."""
+    pieces = _url_pieces(get_urlconf(), get_script_prefix(), name, len(args))
+    url = [pieces[0]]
+    for arg, piece in zip(args, pieces[1:], strict=True):
+        url += [quote(str(arg), safe=""), piece]
+    return "".join(url)

@@ -17,8 +17,9 @@ BOUNDS = {
     # sources, the objectors of the removing decisions; three aggregates of the year statistics.
     "home": 10,
     # Participants, observers, meetings, proposals, decisions, sources (one icontains query
-    # each); letters (full-text on PostgreSQL), their authors and observer authors.
-    "search": 9,
+    # each); letters (full-text on PostgreSQL), their authors and observer authors; the found
+    # letters' highlighted headlines (PostgreSQL).
+    "search": 10,
     # The years for the filter, the count, the page of meetings (host and chair joined), their
     # sources, items removed and decisions blocked for the page's meetings.
     "meeting_list": 6,
@@ -29,8 +30,9 @@ BOUNDS = {
     # proposals, their sources, sponsors, observer sponsors, letters, and a count when over the
     # limit; sessions, their sources, boycotts.
     "meeting_detail": 24,
-    # Participants with objections and vetoes counted; their statuses in force today.
-    "participant_list": 2,
+    # Objections and vetoes per participant (one aggregate); participants; their statuses in
+    # force today.
+    "participant_list": 3,
     # The participant, its sources, statuses and their sources, chairmanships and their sources,
     # roles and their sources; meetings hosted or chaired and their sources; letters, their
     # sources and a count; positions, their sources and a count; the veto record, its sources
@@ -62,7 +64,8 @@ BOUNDS = {
     # Filter choices (participant authors, observer authors, years, proposals), the count, the
     # page of letters (signatory joined), their sources, authors, observer authors, proposals.
     "letter_list": 10,
-    "letter_search": 10,
+    # As above, and the page's highlighted headlines (PostgreSQL).
+    "letter_search": 11,
     # The letter (signatory joined), its sources, authors, observer authors, quotes, proposals,
     # the proposals' sources, positions, the positions' sources.
     "letter_detail": 9,
@@ -75,8 +78,9 @@ BOUNDS = {
     "chart_objections": 2,
     # Participants' names; co-objection pairs; the pairs again for the blocs.
     "chart_co_objections": 3,
-    # Years (meetings, letters); per-meeting statistics.
-    "chart_removed_items": 3,
+    # Years (meetings, letters); the latest meetings; items removed, and decisions and decisions
+    # blocked, for those meetings.
+    "chart_removed_items": 5,
     # The count and the page of sources.
     "source_list": 2,
     # The source; per kind of sourced fact (16) the first rows and a count when over the limit;

@@ -18,6 +18,12 @@ ru_maxrss) is its own and not the generator's or an earlier run's; one more, unt
 tracemalloc gives the peak of Python's own allocations. Receivers of `outcomes_changed`
 (notifications) are disconnected in the children: the reset makes all 20,000 outcomes "move",
 which real use never does, and their cost is the notifications' rather than the engine's.
+
+On a shared machine the wall time depends on what else runs. Beside it the script reports the CPU
+time of the recompute's process and of its PostgreSQL backend (from /proc, when the server runs
+on this host): the two take turns, so their sum approximates the wall time on an otherwise idle
+machine with the data in memory (it leaves out parallel query workers; the engine's plans use
+none).
 """
 
 from __future__ import annotations
@@ -62,26 +68,50 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def server_cpu_seconds(pid: int) -> float | None:
+    """CPU time of the PostgreSQL backend serving this connection, where it runs on this host
+    and /proc shows it (user and system time, fields 14 and 15 of /proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def child(kind: str) -> None:
     """Run one recompute and print what it cost as JSON (in a fresh process)."""
     setup_django()
     import tracemalloc
 
+    from django.db import connection
+
     from proposals import synthetic
     from proposals.consensus import engine
 
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
     before = peak_rss_mb()
     if kind == "tracemalloc":
         tracemalloc.start()
     with synthetic.muted(engine.outcomes_changed):
+        server_before, client_before = server_cpu_seconds(backend), own_cpu_seconds()
         started = time.perf_counter()
         changed = engine.recompute()
         seconds = time.perf_counter() - started
+        server_after, client_after = server_cpu_seconds(backend), own_cpu_seconds()
     result = {
         "seconds": seconds,
         "changed": changed,
         "maxrss_mb": peak_rss_mb(),
         "baseline_mb": before,
+        "client_cpu": client_after - client_before,
+        "server_cpu": None if server_before is None else server_after - server_before,
     }
     if kind == "tracemalloc":
         result["python_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
@@ -220,6 +250,14 @@ def main() -> int:
         }
         sizes = record_sizes()
 
+    def cpu(run: dict) -> str:
+        if run["server_cpu"] is None:
+            return f"CPU {run['client_cpu']:.2f} s in Python"
+        return (
+            f"CPU {run['client_cpu'] + run['server_cpu']:.2f} s: {run['client_cpu']:.2f} "
+            f"Python + {run['server_cpu']:.2f} PostgreSQL"
+        )
+
     floor_seconds()  # warm the cache: the runs below read the same pages
     runs = []
     for n in range(1, args.runs + 1):
@@ -231,9 +269,9 @@ def main() -> int:
         floor = floor_seconds()
         runs.append({"first": first, "again": again, "floor": floor, "load": load_before})
         print(
-            f"run {n}: first {first['seconds']:.2f} s ({first['changed']:,} written, "
-            f"peak {first['maxrss_mb']:.0f} MB), idempotent {again['seconds']:.2f} s "
-            f"({again['changed']} written, peak {again['maxrss_mb']:.0f} MB), "
+            f"run {n}: first {first['seconds']:.2f} s ({cpu(first)}; {first['changed']:,} "
+            f"written, peak {first['maxrss_mb']:.0f} MB), idempotent {again['seconds']:.2f} s "
+            f"({cpu(again)}; {again['changed']} written, peak {again['maxrss_mb']:.0f} MB), "
             f"floor {floor * 1000:.0f} ms, load average {load_before:.2f}",
             file=sys.stderr,
         )
@@ -250,6 +288,12 @@ def main() -> int:
         "generation": generation,
         "first_seconds": summary([r["first"]["seconds"] for r in runs]),
         "idempotent_seconds": summary([r["again"]["seconds"] for r in runs]),
+        "first_cpu_seconds": summary(
+            [r["first"]["client_cpu"] + (r["first"]["server_cpu"] or 0) for r in runs]
+        ),
+        "idempotent_cpu_seconds": summary(
+            [r["again"]["client_cpu"] + (r["again"]["server_cpu"] or 0) for r in runs]
+        ),
         "floor_seconds": summary([r["floor"] for r in runs]),
         "first_peak_rss_mb": max(r["first"]["maxrss_mb"] for r in runs),
         "idempotent_peak_rss_mb": max(r["again"]["maxrss_mb"] for r in runs),
@@ -265,6 +309,9 @@ def main() -> int:
         f"(min {result['first_seconds']['min']:.2f}, max {result['first_seconds']['max']:.2f}) "
         f"{'within' if first_median < TARGET_SECONDS else 'OVER'} the {TARGET_SECONDS:.0f} s "
         f"target; idempotent median {result['idempotent_seconds']['median']:.2f} s.\n"
+        f"CPU time (Python + PostgreSQL backend), the wall time on an otherwise idle machine: "
+        f"median {result['first_cpu_seconds']['median']:.2f} s from scratch, "
+        f"{result['idempotent_cpu_seconds']['median']:.2f} s idempotent.\n"
         f"Peak resident memory {peak:.0f} MB "
         f"{'within' if peak < TARGET_MEGABYTES else 'OVER'} the {TARGET_MEGABYTES} MB target "
         f"(process baseline {result['process_baseline_rss_mb']:.0f} MB; Python allocations "

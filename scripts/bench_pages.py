@@ -1,0 +1,345 @@
+#!/usr/bin/env python
+"""Benchmark the public pages on the synthetic record against a bare Django template view.
+
+    DATABASE_URL=postgres://... .venv/bin/python scripts/bench_pages.py [--generate] [--runs 30]
+        [--gunicorn] [--markdown]
+
+Each page kind is rendered in the same process and run as a bare template view (the floor): a
+TemplateView-style view rendering a small template with no query. Both go through the whole
+Django stack (middleware, URL resolution, the database connection kept open as in production),
+through Django's test client by default or, with --gunicorn, over HTTP to a gunicorn server
+(one sync worker, keep-alive client). Each URL is warmed up, then requested --runs times; the
+median is compared with the floor's median. The target is every page within 3x of the floor.
+
+The database should hold the real record and the synthetic one (`manage.py load_kp_record` and
+`manage.py generate_synthetic_record`); --generate creates the synthetic record when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import http.client
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kp_tracker.settings")
+# The benchmark measures the pages, not the debug toolbar of errors or the API's throttle.
+os.environ.setdefault("DEBUG", "0")
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.db.models import Count, Q  # noqa: E402
+from django.http import HttpResponse  # noqa: E402
+from django.template import engines  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
+from django.urls import include, path  # noqa: E402
+
+FLOOR_TEMPLATE = engines["django"].from_string(
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>'
+    "</head><body><main><h1>{{ title }}</h1><p>A bare template view.</p></main></body></html>"
+)
+
+
+def floor(request):
+    return HttpResponse(FLOOR_TEMPLATE.render({"title": "KP Tracker"}, request))
+
+
+# This module is the URLconf of the run: the floor beside the whole site.
+urlpatterns = [
+    path("__floor__/", floor),
+    path("", include("kp_tracker.urls")),
+]
+
+
+def page_urls() -> list[tuple[str, str]]:
+    """One URL per page kind, detail pages on the synthetic record's biggest instances."""
+    from meetings.models import Meeting
+    from participants.models import Observer, Participant
+    from proposals.models import Decision, Letter, Position, Proposal
+    from proposals.synthetic import SOURCE_KEY
+
+    objection = Q(positions__stance=Position.Stance.OBJECTION)
+    meeting = (
+        Meeting.objects.annotate(n=Count("agenda_items"))
+        .order_by("-n", "pk")
+        .values_list("slug", "start_date", "kind")
+        .first()
+    )
+    participant = (
+        Participant.objects.annotate(n=Count("positions", filter=objection))
+        .order_by("-n", "pk")
+        .values_list("code", flat=True)
+        .first()
+    )
+    decision = (
+        Decision.objects.filter(outcome=Decision.Outcome.BLOCKED, agenda_item__isnull=False)
+        .order_by("-pk")
+        .values_list("slug", flat=True)
+        .first()
+    )
+    proposal = (
+        Proposal.objects.annotate(n=Count("letters"))
+        .order_by("-n", "pk")
+        .values_list("slug", flat=True)
+        .first()
+    )
+    letter = Letter.objects.order_by("-date", "-pk").values_list("slug", flat=True).first()
+    observer = Observer.objects.order_by("pk").values_list("code", flat=True).first()
+    slug, start, kind = meeting
+    return [
+        ("home", "/"),
+        ("search", "/search/?q=diamonds"),
+        ("meetings index", "/meetings/"),
+        ("meetings index, filtered", f"/meetings/?year={start.year}&kind={kind}"),
+        ("meeting", f"/meetings/{slug}/"),
+        ("participants index", "/participants/"),
+        ("participant", f"/participants/{participant}/"),
+        ("observer", f"/observers/{observer}/"),
+        ("proposals index", "/proposals/"),
+        ("proposal", f"/proposals/{proposal}/"),
+        ("decisions index", "/decisions/"),
+        ("decision", f"/decisions/{decision}/"),
+        ("letters archive", "/letters/"),
+        ("letters, full-text search", "/letters/?q=diamonds"),
+        ("letters, filtered", f"/letters/?year={start.year}&author={participant}"),
+        ("letter", f"/letters/{letter}/"),
+        ("timeline", "/timeline/"),
+        ("chart: objections", "/charts/objections/"),
+        ("chart: co-objections", "/charts/co-objections/"),
+        ("chart: items removed", "/charts/removed-items/"),
+        ("sources", "/sources/"),
+        ("source", f"/sources/{SOURCE_KEY}/"),
+    ]
+
+
+class TestClientFetcher:
+    label = "Django test client, in process"
+
+    def __init__(self) -> None:
+        self.client = Client()
+
+    def __call__(self, url: str) -> tuple[int, int]:
+        response = self.client.get(url)
+        return response.status_code, len(response.content)
+
+    def close(self) -> None:
+        pass
+
+
+class GunicornFetcher:
+    label = "gunicorn (1 sync worker), HTTP/1.1 keep-alive client"
+
+    def __init__(self, port: int = 8799) -> None:
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kp_tracker.settings"}
+        env["BENCH_PAGES_URLCONF"] = "1"
+        self.port = port
+        self.server = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "gunicorn"),
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--no-control-socket",
+                "--log-level",
+                "warning",
+                "scripts.bench_pages:application",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                self.connection.request("GET", "/__floor__/")
+                self.connection.getresponse().read()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.close()
+                    raise
+                time.sleep(0.2)
+
+    def __call__(self, url: str) -> tuple[int, int]:
+        self.connection.request("GET", url, headers={"Host": "127.0.0.1"})
+        response = self.connection.getresponse()
+        return response.status, len(response.read())
+
+    def close(self) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=30)
+
+
+def _wsgi():
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
+
+
+# For --gunicorn: the server imports this module, so its URLconf is the floor beside the site.
+if os.environ.get("BENCH_PAGES_URLCONF"):
+    settings.ROOT_URLCONF = __name__
+    application = _wsgi()
+
+
+def measure(fetch, url: str, runs: int, *, cold: bool, warmup: int = 3) -> dict:
+    """Median and 90th percentile of `runs` requests. Cold: every request has a path of its own
+    (an ignored `_bench` parameter), so the page cache never answers and each is rendered.
+    Warm: the same path each time, answered from the page cache after the first."""
+
+    def path(n: int) -> str:
+        if not cold:
+            return url
+        return f"{url}{'&' if '?' in url else '?'}_bench={n}"
+
+    size = 0
+    for n in range(warmup):
+        status, size = fetch(path(-1 - n))
+        if status != 200:
+            raise SystemExit(f"{url} answered {status}")
+    timings = []
+    for n in range(runs):
+        started = time.perf_counter()
+        fetch(path(n))
+        timings.append((time.perf_counter() - started) * 1000)
+    return {"median": statistics.median(timings), "p90": _percentile(timings, 0.9), "size": size}
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def queries(url: str) -> int:
+    """Queries of one rendering (a path the page cache has not seen)."""
+    client = Client()
+    with CaptureQueriesContext(connection) as captured:
+        client.get(f"{url}{'&' if '?' in url else '?'}_bench=queries")
+    return len(captured.captured_queries)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (
+        f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, Django "
+        f"{django.get_version()}, {connection.vendor} {_server_version()}, load average "
+        f"{load:.1f} at the start"
+    )
+
+
+def _server_version() -> str:
+    if connection.vendor != "postgresql":
+        return ""
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        return cursor.fetchone()[0].split()[0]
+
+
+def record_size() -> str:
+    from meetings.models import AgendaItem, Meeting
+    from proposals.models import Decision, Letter, Position
+
+    return (
+        f"{Meeting.objects.count():,} meetings, {AgendaItem.objects.count():,} agenda items, "
+        f"{Decision.objects.count():,} decisions, {Position.objects.count():,} positions, "
+        f"{Letter.objects.count():,} letters"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--generate", action="store_true", help="Create the synthetic record.")
+    parser.add_argument("--gunicorn", action="store_true", help="Measure over HTTP, gunicorn.")
+    parser.add_argument("--markdown", action="store_true", help="Print a Markdown table.")
+    args = parser.parse_args()
+
+    from proposals import synthetic
+
+    if connection.vendor != "postgresql":
+        print("bench_pages: the figures are meant for PostgreSQL; DATABASE_URL is not one.")
+    if not synthetic.exists():
+        if not args.generate:
+            raise SystemExit(
+                "No synthetic record in this database: run manage.py generate_synthetic_record "
+                "(and load_kp_record), or pass --generate."
+            )
+        from django.core.management import call_command
+
+        call_command("load_kp_record")
+        call_command("generate_synthetic_record", "--no-progress")
+
+    urls = page_urls()
+    with override_settings(ROOT_URLCONF=__name__):
+        fetch = GunicornFetcher() if args.gunicorn else TestClientFetcher()
+        try:
+            header = f"{machine()}; {record_size()}; {fetch.label}; {args.runs} runs per page"
+            print(f"# {datetime.date.today():%d %B %Y}: {header}", file=sys.stderr)
+            floor_stats = measure(fetch, "/__floor__/", args.runs * 3, cold=False)
+            rows = []
+            for name, url in urls:
+                stats = measure(fetch, url, args.runs, cold=True)
+                warm = measure(fetch, url, args.runs, cold=False)
+                stats["ratio"] = stats["median"] / floor_stats["median"]
+                stats["warm"] = warm["median"]
+                stats["warm_ratio"] = warm["median"] / floor_stats["median"]
+                stats["queries"] = queries(url)
+                rows.append((name, url, stats))
+                print(
+                    f"{name:28} cold {stats['median']:8.2f} ms {stats['ratio']:6.1f}x   "
+                    f"cached {stats['warm']:6.2f} ms {stats['warm_ratio']:4.1f}x  "
+                    f"{stats['queries']:3d} queries  {url}",
+                    file=sys.stderr,
+                )
+        finally:
+            fetch.close()
+    print(f"{'floor':28} {floor_stats['median']:8.2f} ms", file=sys.stderr)
+    cold_within = sum(1 for _, _, s in rows if s["ratio"] <= 3)
+    warm_within = sum(1 for _, _, s in rows if s["warm_ratio"] <= 3)
+    summary = (
+        f"Within 3x of the floor: {warm_within} of {len(rows)} pages served from the page cache, "
+        f"{cold_within} of {len(rows)} rendered afresh."
+    )
+    print(summary, file=sys.stderr)
+    if args.markdown:
+        print(f"Measured {datetime.date.today():%d %B %Y}: {header}.\n")
+        print(f"Floor (bare template view): median {floor_stats['median']:.2f} ms.\n")
+        print(
+            "| Page | URL | Rendered: median ms | 90th pct | x floor | Cached: median ms "
+            "| x floor | Queries | KB |"
+        )
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for name, url, s in rows:
+            print(
+                f"| {name} | `{url}` | {s['median']:.1f} | {s['p90']:.1f} | {s['ratio']:.0f} "
+                f"| {s['warm']:.2f} | {s['warm_ratio']:.1f} | {s['queries']} "
+                f"| {s['size'] / 1024:.0f} |"
+            )
+        print(f"\n{summary}")
+
+
+if __name__ == "__main__":
+    main()

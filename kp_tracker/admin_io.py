@@ -22,12 +22,42 @@ FORMATS = [base_formats.CSV, base_formats.XLSX]
 SEPARATOR = "|"
 
 
+class PublicKeyWidget(widgets.ForeignKeyWidget):
+    """One record named by its public identifier; an unknown one is an error on its row."""
+
+    def clean(self, value, row=None, **kwargs):
+        try:
+            return super().clean(value, row, **kwargs)
+        except self.model.DoesNotExist:
+            raise ValueError(
+                f"No {self.model._meta.verbose_name} has the {self.field} “{value}”."
+            ) from None
+
+
+class PublicKeysWidget(widgets.ManyToManyWidget):
+    """Several records named by public identifiers; unknown ones are an error, not dropped."""
+
+    def clean(self, value, row=None, **kwargs):
+        found = super().clean(value, row, **kwargs)
+        if not value:
+            return found
+        wanted = {key.strip() for key in str(value).split(self.separator) if key.strip()}
+        missing = wanted - {str(getattr(obj, self.field)) for obj in found}
+        if missing:
+            raise ValueError(
+                f"No {self.model._meta.verbose_name} has the {self.field} "
+                + ", ".join(f"“{key}”" for key in sorted(missing))
+                + "."
+            )
+        return found
+
+
 def reference(column: str, model: type[models.Model], key: str, **kwargs) -> fields.Field:
     """A column naming one record by its public identifier (`key`)."""
     return fields.Field(
         attribute=kwargs.pop("attribute", column),
         column_name=column,
-        widget=widgets.ForeignKeyWidget(model, field=key),
+        widget=PublicKeyWidget(model, field=key),
         **kwargs,
     )
 
@@ -37,7 +67,7 @@ def references(column: str, model: type[models.Model], key: str, **kwargs) -> fi
     return fields.Field(
         attribute=kwargs.pop("attribute", column),
         column_name=column,
-        widget=widgets.ManyToManyWidget(model, separator=SEPARATOR, field=key),
+        widget=PublicKeysWidget(model, separator=SEPARATOR, field=key),
         **kwargs,
     )
 
@@ -56,12 +86,34 @@ class RecordResource(resources.ModelResource):
         skip_unchanged = True
         report_skipped = True
 
+    @classmethod
+    def widget_from_django_field(cls, f, default=widgets.Widget):
+        if isinstance(f, models.TextField):
+            return widgets.CharWidget
+        return super().widget_from_django_field(f, default)
+
+    @classmethod
+    def widget_kwargs_for_field(cls, field_name, django_field):
+        kwargs = super().widget_kwargs_for_field(field_name, django_field)
+        # An empty spreadsheet cell is an empty text, as for CharField, not a NULL.
+        if isinstance(django_field, models.TextField) and django_field.blank:
+            kwargs.update(coerce_to_string=True, allow_blank=True)
+        return kwargs
+
     def import_instance(self, instance, row, **kwargs) -> None:
         errors: dict[str, list[str]] = {}
         try:
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
+        # Many-to-many columns are written after the row is saved; check them now, so an
+        # unknown key is an error on its row in the preview like any other.
+        for field in self.get_import_fields():
+            if isinstance(field.widget, widgets.ManyToManyWidget) and field.column_name in row:
+                try:
+                    field.clean(row)
+                except ValueError as exc:
+                    errors.setdefault(field.attribute, []).append(str(exc))
         if "sources" in self.fields and not str(row.get("sources") or "").strip():
             errors.setdefault("sources", []).append(
                 "Name at least one source by its key (several separated by |)."
@@ -77,6 +129,10 @@ class ExportListMixin(ExportMixin):
 
     def has_export_permission(self, request) -> bool:
         return self.has_view_or_change_permission(request)
+
+    def get_valid_export_item_pks(self, request):
+        # The rows an export started from the list's action may name: those the list shows.
+        return self.get_export_queryset(request).values_list("pk", flat=True)
 
     def get_export_queryset(self, request):
         # Many-to-many columns (sources) read from one prefetch, not a query per row.

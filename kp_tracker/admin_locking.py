@@ -110,9 +110,10 @@ class LockedModelForm(forms.ModelForm):
         }
 
     def _database_snapshot(self, *, lock: bool) -> tuple[models.Model | None, dict[str, Any]]:
-        rows = type(self.instance)._base_manager.filter(pk=self.instance.pk)
+        # No default ordering: it may join other tables, which FOR UPDATE would lock or refuse.
+        rows = type(self.instance)._base_manager.filter(pk=self.instance.pk).order_by()
         if lock and connection.in_atomic_block:
-            rows = rows.select_for_update()
+            rows = rows.select_for_update(of=("self",))
         row = rows.first()
         if row is None:
             return None, {}
@@ -126,8 +127,11 @@ class LockedModelForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if not self._is_existing() or not self.has_changed():
-            # Nothing of this form would be written: an unchanged inline row is not saved.
+        if not self._is_existing():
+            return cleaned
+        if not self.has_changed() and not self.snapshot_from_database:
+            # Nothing of this form would be written: an unchanged inline row is not saved. (A
+            # revert form is "unchanged" from the old revision it shows, yet writes it back.)
             return cleaned
         try:
             seen = signing.loads(self.data.get(self.add_prefix(TOKEN)) or "", salt=SALT)

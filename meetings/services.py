@@ -136,7 +136,10 @@ def agenda_version_diff(old: AgendaVersion, new: AgendaVersion) -> AgendaDiff:
     before: dict[int, AgendaEntry] = {}
     after: dict[int, AgendaEntry] = {}
     for entry in entries:
-        (before if entry.version_id == old.pk else after)[entry.item_id] = entry
+        if entry.version_id == old.pk:
+            before[entry.item_id] = entry
+        if entry.version_id == new.pk:
+            after[entry.item_id] = entry
     diff = AgendaDiff(old=old, new=new)
     for item_id, entry in after.items():
         change = EntryChange(entry.item, before.get(item_id), entry)

@@ -32,6 +32,7 @@ def formset_data(formset) -> dict:
 def admin_page_data(response) -> dict:
     """The POST data of an admin change page as rendered: the form and its inlines."""
     data = form_data(response.context["adminform"].form)
-    for inline in response.context["inline_admin_formsets"]:
+    # (The history's revert form has no inlines.)
+    for inline in response.context.get("inline_admin_formsets", []):
         data.update(formset_data(inline.formset))
     return data

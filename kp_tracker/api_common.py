@@ -23,15 +23,18 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
+import django_filters
+from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, models
 from django.db.models import Prefetch, ProtectedError, Q, QuerySet, RestrictedError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter
+from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import exceptions, permissions, serializers
 from rest_framework.filters import OrderingFilter
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.pagination import BasePagination, PageNumberPagination
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
@@ -100,6 +103,12 @@ def error_body(status_code: int, code: str, message: str, fields: dict | None = 
     return {
         "error": {"status": status_code, "code": code, "message": message, "fields": fields or {}}
     }
+
+
+class Conflict(exceptions.APIException):
+    status_code = 409
+    default_detail = "The change conflicts with the record."
+    default_code = "conflict"
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
@@ -217,6 +226,11 @@ class CSVRenderer(BaseRenderer):
             rows = [data]
         flat_rows = [_flatten_row(row) if isinstance(row, dict) else {"value": row} for row in rows]
         header: dict[str, None] = OrderedDict()
+        if not flat_rows:
+            # An empty list still gets its header row: the columns say what would be there.
+            view = (renderer_context or {}).get("view")
+            names = view.get_csv_header() if hasattr(view, "get_csv_header") else []
+            header.update(dict.fromkeys(names or ["value"]))
         for row in flat_rows:
             for key in row:
                 header.setdefault(key, None)
@@ -227,6 +241,23 @@ class CSVRenderer(BaseRenderer):
         for row in flat_rows:
             writer.writerow([_csv_cell(row.get(key)) for key in header])
         return buffer.getvalue().encode(self.charset)
+
+
+class StrictContentNegotiation(DefaultContentNegotiation):
+    """`?format=` must name a format the endpoint serves: anything else (including an empty
+    value) is a 406, like an Accept header that cannot be met, rather than DRF's 404."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        name = self.settings.URL_FORMAT_OVERRIDE
+        if name and name in request.query_params:
+            wanted = request.query_params[name]
+            if wanted not in {renderer.format for renderer in renderers}:
+                raise exceptions.NotAcceptable(
+                    f"Unknown format {wanted!r}; use one of "
+                    + ", ".join(renderer.format for renderer in renderers)
+                    + "."
+                )
+        return super().select_renderer(request, renderers, format_suffix)
 
 
 # --------------------------------------------------------------------------------------------
@@ -514,6 +545,72 @@ class StrictOrderingFilter(OrderingFilter):
         ]
 
 
+class ApiFilterSet(django_filters.FilterSet):
+    """django-filter's FilterSet, but a typed parameter given empty (`?year=`, `?date_to=`,
+    `?kind=`) is a 400, as any other value the schema does not allow; text filters may be
+    empty, which filters nothing."""
+
+    def is_valid(self) -> bool:
+        valid = super().is_valid()
+        for name, filter_ in self.filters.items():
+            if isinstance(filter_, django_filters.CharFilter) and not isinstance(
+                filter_, django_filters.ChoiceFilter
+            ):
+                continue
+            if name in self.data and self.data.get(name) == "":
+                if name not in self.form.errors:
+                    self.form.add_error(name, "A value is required when the parameter is given.")
+                valid = False
+        return valid
+
+
+class StrictBooleanFormField(forms.Field):
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        if value in ("true", "True"):
+            return True
+        if value in ("false", "False"):
+            return False
+        raise forms.ValidationError("Use true or false.")
+
+
+@extend_schema_field({"type": "boolean"})
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """`true` or `false`, anything else a 400 (django-filter would ignore `?removed=maybe`)."""
+
+    field_class = StrictBooleanFormField
+
+
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": 9999})
+class YearFilter(django_filters.NumberFilter):
+    """A calendar year (1 to 9999): a whole number, so `?year=0` or `?year=1e9` is a 400
+    rather than a date the database cannot represent."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 9999)
+        kwargs.setdefault("help_text", "A year, e.g. 2022.")
+        super().__init__(*args, **kwargs)
+
+
+class QuerySerializer(serializers.Serializer):
+    """Validates an endpoint's own query parameters. As with filters, a parameter given empty
+    is a 400 unless it is text that may be blank."""
+
+    def to_internal_value(self, data):
+        empty = {
+            name: ["A value is required when the parameter is given."]
+            for name, field in self.fields.items()
+            if data.get(name) == "" and not getattr(field, "allow_blank", False)
+        }
+        if empty:
+            raise exceptions.ValidationError(empty)
+        return super().to_internal_value(data)
+
+
 # --------------------------------------------------------------------------------------------
 # Full-text search
 
@@ -545,6 +642,71 @@ def text_search(queryset: QuerySet, fields: Sequence[str], query: str) -> QueryS
     return queryset
 
 
+class StrictStringMixin:
+    """JSON strings only: DRF would accept 0 for a text field and store "0"."""
+
+    default_error_messages = {"not_a_string": "Not a valid string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictCharField(StrictStringMixin, serializers.CharField):
+    pass
+
+
+class StrictSlugField(StrictStringMixin, serializers.SlugField):
+    pass
+
+
+class StrictURLField(StrictStringMixin, serializers.URLField):
+    pass
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """JSON integers only: DRF would accept "5" and 5.0."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true and false only: DRF would accept "yes", 1 and "on"."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return data
+
+
+class StrictPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class StrictSlugRelatedField(serializers.SlugRelatedField):
+    """A record named by its public identifier, which is a string: 0 is not the key "0", and
+    "" is not null (DRF reads an empty string as null for relations)."""
+
+    default_error_messages = {"blank": "This field may not be blank; send null for none."}
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            self.fail("blank")
+        return super().run_validation(data)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class CleanModelSerializer(serializers.ModelSerializer):
     """A ModelSerializer that runs the model's own validation (`full_clean`: field checks,
     `clean()`, unique and check constraints) before saving, so input the database would refuse
@@ -552,6 +714,21 @@ class CleanModelSerializer(serializers.ModelSerializer):
 
     `required_sources`: every fact rests on a source; writes must name at least one.
     """
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+        models.SlugField: StrictSlugField,
+        models.URLField: StrictURLField,
+        models.IntegerField: StrictIntegerField,
+        models.SmallIntegerField: StrictIntegerField,
+        models.BigIntegerField: StrictIntegerField,
+        models.PositiveIntegerField: StrictIntegerField,
+        models.PositiveSmallIntegerField: StrictIntegerField,
+        models.BooleanField: StrictBooleanField,
+    }
+    serializer_related_field = StrictPrimaryKeyRelatedField
 
     def get_validators(self):
         # full_clean() below checks unique fields, unique and check constraints (conditions
@@ -592,13 +769,16 @@ def sources_prefetch(lookup: str = "sources") -> Prefetch:
     return Prefetch(lookup, queryset=Source.objects.only("id", "key").order_by())
 
 
-def source_keys_field(**kwargs) -> serializers.SlugRelatedField:
+class SourceKeysField(serializers.ManyRelatedField):
+    """Sources by key; at least one on writes (documented by api_views.SourceKeysExtension)."""
+
+
+def source_keys_field(**kwargs) -> serializers.ManyRelatedField:
+    """Every fact rests on a source: writes must name at least one, by key."""
     from sources.models import Source
 
-    return serializers.SlugRelatedField(
-        slug_field="key",
-        queryset=Source.objects.all(),
-        many=True,
+    return SourceKeysField(
+        child_relation=StrictSlugRelatedField(slug_field="key", queryset=Source.objects.all()),
         allow_empty=False,
         help_text="Keys of the sources the record rests on (at least one).",
         **kwargs,

@@ -241,6 +241,7 @@ REST_FRAMEWORK = {
         "kp_tracker.api_common.CSVRenderer",
     ],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kp_tracker.api_common.StrictContentNegotiation",
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "kp_tracker.api_common.StrictOrderingFilter",
@@ -274,6 +275,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "kp_tracker.api_views.add_links",
+        "kp_tracker.api_views.add_path_examples",
     ],
     "ENUM_NAME_OVERRIDES": {
         "DatePrecisionEnum": "sources.models.DatePrecision",

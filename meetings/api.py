@@ -11,9 +11,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from kp_tracker.api_common import (
+    ApiFilterSet,
     CleanModelSerializer,
     CSVRenderer,
     KeysetPagination,
+    StrictBooleanFilter,
+    StrictSlugRelatedField,
+    YearFilter,
     source_keys_field,
     sources_prefetch,
     text_search,
@@ -31,10 +35,10 @@ from participants.models import Participant
 
 def meeting_slug_field(**kwargs) -> serializers.SlugRelatedField:
     kwargs.setdefault("queryset", Meeting.objects.all())
-    return serializers.SlugRelatedField(slug_field="slug", **kwargs)
+    return StrictSlugRelatedField(slug_field="slug", **kwargs)
 
 
-class DateRangeFilterSet(django_filters.FilterSet):
+class DateRangeFilterSet(ApiFilterSet):
     """`date_from` / `date_to` (inclusive) on the field named by `date_field`."""
 
     date_field = "date"
@@ -52,7 +56,7 @@ class DateRangeFilterSet(django_filters.FilterSet):
 
 
 class SessionSerializer(serializers.ModelSerializer):
-    chaired_by = participant_code_field(read_only=True, queryset=None)
+    chaired_by = participant_code_field(read_only=True, queryset=None, allow_null=True)
     boycotted_by = participant_code_field(many=True, read_only=True, queryset=None)
 
     class Meta:
@@ -100,10 +104,11 @@ class MeetingSerializer(CleanModelSerializer):
 
 class MeetingFilter(DateRangeFilterSet):
     date_field = "start_date"
-    year = django_filters.NumberFilter(field_name="start_date", lookup_expr="year")
+    year = YearFilter(field_name="start_date", lookup_expr="year")
     kind = django_filters.ChoiceFilter(choices=Meeting.Kind.choices)
     host = ParticipantCodeFilter(field_name="host__code")
     chair = ParticipantCodeFilter(field_name="chair__code")
+    communique_adopted = StrictBooleanFilter()
 
     class Meta:
         model = Meeting
@@ -216,6 +221,15 @@ def meeting_agenda(slug: str) -> dict:
     }
 
 
+AGENDA_CSV_COLUMNS = [
+    "meeting",
+    "version",
+    "version_label",
+    "version_dated",
+    *AgendaEntryRowSerializer().fields,
+]
+
+
 def agenda_csv_rows(agenda: dict) -> list[dict]:
     """The agenda flattened for CSV: one row per item per version."""
     return [
@@ -262,6 +276,11 @@ class MeetingViewSet(ApiModelViewSet):
     filterset_class = MeetingFilter
     ordering_fields = ["start_date", "slug"]
 
+    def get_csv_header(self) -> list[str]:
+        if self.action == "agenda":
+            return AGENDA_CSV_COLUMNS
+        return super().get_csv_header()
+
     @extend_schema(
         summary="A meeting's agenda, every version with each item's status in it",
         description="In CSV, one row per item per version.",
@@ -283,8 +302,10 @@ class MeetingViewSet(ApiModelViewSet):
 class AgendaHistorySerializer(serializers.ModelSerializer):
     version = serializers.IntegerField(source="version.number", read_only=True)
     version_label = serializers.CharField(source="version.label", read_only=True)
-    version_dated = serializers.DateField(source="version.dated", read_only=True)
-    removal_decision = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    version_dated = serializers.DateField(source="version.dated", read_only=True, allow_null=True)
+    removal_decision = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = AgendaEntry
@@ -307,6 +328,7 @@ class AgendaItemSerializer(CleanModelSerializer):
     removed_by = serializers.SlugRelatedField(
         slug_field="slug",
         read_only=True,
+        allow_null=True,
         help_text="Slug of the blocked decision that removed the item (set by the engine).",
     )
     history = AgendaHistorySerializer(
@@ -331,11 +353,11 @@ class AgendaItemSerializer(CleanModelSerializer):
         ]
 
 
-class AgendaItemFilter(django_filters.FilterSet):
+class AgendaItemFilter(ApiFilterSet):
     meeting = django_filters.CharFilter(field_name="meeting__slug", help_text="Meeting slug.")
-    year = django_filters.NumberFilter(field_name="meeting__start_date", lookup_expr="year")
+    year = YearFilter(field_name="meeting__start_date", lookup_expr="year")
     proposer = ParticipantCodeFilter(field_name="proposers__code", distinct=True)
-    removed = django_filters.BooleanFilter(
+    removed = StrictBooleanFilter(
         field_name="removed_by",
         lookup_expr="isnull",
         exclude=True,

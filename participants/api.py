@@ -5,7 +5,15 @@ from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from kp_tracker.api_common import CleanModelSerializer, source_keys_field, sources_prefetch
+from kp_tracker.api_common import (
+    ApiFilterSet,
+    CleanModelSerializer,
+    StrictBooleanFilter,
+    StrictSlugRelatedField,
+    YearFilter,
+    source_keys_field,
+    sources_prefetch,
+)
 from kp_tracker.api_views import ApiModelViewSet
 from participants.models import (
     Chairmanship,
@@ -42,17 +50,17 @@ class ParticipantCodeFilter(django_filters.CharFilter):
 
 def participant_code_field(**kwargs) -> serializers.SlugRelatedField:
     kwargs.setdefault("queryset", Participant.objects.all())
-    return serializers.SlugRelatedField(slug_field="code", **kwargs)
+    return StrictSlugRelatedField(slug_field="code", **kwargs)
 
 
 def observer_code_field(**kwargs) -> serializers.SlugRelatedField:
     kwargs.setdefault("queryset", Observer.objects.all())
-    return serializers.SlugRelatedField(slug_field="code", **kwargs)
+    return StrictSlugRelatedField(slug_field="code", **kwargs)
 
 
 def person_slug_field(**kwargs) -> serializers.SlugRelatedField:
     kwargs.setdefault("queryset", Person.objects.all())
-    return serializers.SlugRelatedField(slug_field="slug", **kwargs)
+    return StrictSlugRelatedField(slug_field="slug", **kwargs)
 
 
 class UpperCaseLookupMixin:
@@ -84,7 +92,7 @@ class ParticipantSerializer(CleanModelSerializer):
         fields = ["code", "name", "kind", "joined_on", "note", "statuses", "sources"]
 
 
-class ParticipantFilter(django_filters.FilterSet):
+class ParticipantFilter(ApiFilterSet):
     kind = django_filters.ChoiceFilter(choices=Participant.Kind.choices)
     name = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
 
@@ -147,8 +155,8 @@ class ObserverViewSet(ApiModelViewSet):
 
 
 class RoleSerializer(serializers.ModelSerializer):
-    participant = participant_code_field(read_only=True, queryset=None)
-    observer = observer_code_field(read_only=True, queryset=None)
+    participant = participant_code_field(read_only=True, queryset=None, allow_null=True)
+    observer = observer_code_field(read_only=True, queryset=None, allow_null=True)
 
     class Meta:
         model = Role
@@ -164,7 +172,7 @@ class PersonSerializer(CleanModelSerializer):
         fields = ["slug", "name", "roles", "sources"]
 
 
-class PersonFilter(django_filters.FilterSet):
+class PersonFilter(ApiFilterSet):
     name = django_filters.CharFilter(lookup_expr="icontains", help_text="Part of the name.")
     participant = ParticipantCodeFilter(field_name="roles__participant__code", distinct=True)
 
@@ -209,6 +217,14 @@ class WorkingBodySerializer(CleanModelSerializer):
         fields = ["slug", "name", "kind", "sources"]
 
 
+class WorkingBodyFilter(ApiFilterSet):
+    kind = django_filters.ChoiceFilter(choices=WorkingBody.Kind.choices)
+
+    class Meta:
+        model = WorkingBody
+        fields = ["kind"]
+
+
 @extend_schema_view(
     list=extend_schema(summary="Working bodies", tags=["participants"]),
     retrieve=extend_schema(summary="A working body, by slug", tags=["participants"]),
@@ -221,12 +237,12 @@ class WorkingBodyViewSet(ApiModelViewSet):
     queryset = WorkingBody.objects.prefetch_related(sources_prefetch())
     serializer_class = WorkingBodySerializer
     lookup_field = "slug"
-    filterset_fields = ["kind"]
+    filterset_class = WorkingBodyFilter
     ordering_fields = ["name", "slug"]
 
 
 class ChairmanshipSerializer(CleanModelSerializer):
-    body = serializers.SlugRelatedField(
+    body = StrictSlugRelatedField(
         slug_field="slug",
         queryset=WorkingBody.objects.all(),
         allow_null=True,
@@ -242,13 +258,14 @@ class ChairmanshipSerializer(CleanModelSerializer):
         fields = ["id", "year", "body", "participant", "person", "vice", "sources"]
 
 
-class ChairmanshipFilter(django_filters.FilterSet):
-    year = django_filters.NumberFilter()
+class ChairmanshipFilter(ApiFilterSet):
+    year = YearFilter()
     body = django_filters.CharFilter(
         method="filter_body",
         help_text="A working body's slug, or `kp` for the chair of the Kimberley Process.",
     )
     participant = ParticipantCodeFilter(field_name="participant__code")
+    vice = StrictBooleanFilter()
 
     class Meta:
         model = Chairmanship

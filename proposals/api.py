@@ -27,9 +27,15 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.response import Response
 
 from kp_tracker.api_common import (
+    ApiFilterSet,
     CleanModelSerializer,
     KeysetPagination,
+    QuerySerializer,
     StandardPagination,
+    StrictBooleanFilter,
+    StrictPrimaryKeyRelatedField,
+    StrictSlugRelatedField,
+    YearFilter,
     rule_parameters,
     source_keys_field,
     sources_prefetch,
@@ -62,19 +68,19 @@ DATE_ORDERINGS = {
 
 def letter_slug_field(**kwargs) -> serializers.SlugRelatedField:
     kwargs.setdefault("queryset", Letter.objects.all())
-    return serializers.SlugRelatedField(slug_field="slug", **kwargs)
+    return StrictSlugRelatedField(slug_field="slug", **kwargs)
 
 
 def decision_slug_field(**kwargs) -> serializers.SlugRelatedField:
     kwargs.setdefault("queryset", Decision.objects.all())
-    return serializers.SlugRelatedField(slug_field="slug", **kwargs)
+    return StrictSlugRelatedField(slug_field="slug", **kwargs)
 
 
 # --- letters --------------------------------------------------------------------------------
 
 
 class QuoteSerializer(serializers.ModelSerializer):
-    speaker = person_slug_field(read_only=True, queryset=None)
+    speaker = person_slug_field(read_only=True, queryset=None, allow_null=True)
     source = serializers.SlugRelatedField(slug_field="key", read_only=True)
 
     class Meta:
@@ -120,7 +126,7 @@ class LetterFilter(DateRangeFilterSet):
     observer = django_filters.CharFilter(
         field_name="observer_authors__code", distinct=True, help_text="Observer code."
     )
-    year = django_filters.NumberFilter(field_name="date", lookup_expr="year")
+    year = YearFilter(field_name="date", lookup_expr="year")
     publicity = django_filters.ChoiceFilter(choices=Letter.Publicity.choices)
     proposal = django_filters.CharFilter(
         field_name="proposals__slug", distinct=True, help_text="Proposal slug."
@@ -177,7 +183,7 @@ class ProposalSerializer(CleanModelSerializer):
     observer_sponsors = observer_code_field(many=True, required=False)
     letters = letter_slug_field(many=True, required=False)
     meeting = meeting_slug_field(allow_null=True, required=False)
-    agenda_item = serializers.PrimaryKeyRelatedField(
+    agenda_item = StrictPrimaryKeyRelatedField(
         queryset=AgendaItem.objects.all(), allow_null=True, required=False
     )
     decisions = serializers.SlugRelatedField(slug_field="slug", many=True, read_only=True)
@@ -202,11 +208,11 @@ class ProposalSerializer(CleanModelSerializer):
         ]
 
 
-class ProposalFilter(django_filters.FilterSet):
+class ProposalFilter(ApiFilterSet):
     kind = django_filters.ChoiceFilter(choices=Proposal.Kind.choices)
     status = django_filters.ChoiceFilter(choices=Proposal.Status.choices)
     meeting = django_filters.CharFilter(field_name="meeting__slug", help_text="Meeting slug.")
-    year = django_filters.NumberFilter(field_name="meeting__start_date", lookup_expr="year")
+    year = YearFilter(field_name="meeting__start_date", lookup_expr="year")
     sponsor = ParticipantCodeFilter(field_name="sponsors__code", distinct=True)
 
     class Meta:
@@ -245,9 +251,9 @@ class ProposalViewSet(ApiModelViewSet):
 
 
 class DecisionPositionSerializer(serializers.ModelSerializer):
-    participant = participant_code_field(read_only=True, queryset=None)
-    observer = observer_code_field(read_only=True, queryset=None)
-    letter = letter_slug_field(read_only=True, queryset=None)
+    participant = participant_code_field(read_only=True, queryset=None, allow_null=True)
+    observer = observer_code_field(read_only=True, queryset=None, allow_null=True)
+    letter = letter_slug_field(read_only=True, queryset=None, allow_null=True)
     sources = serializers.SlugRelatedField(slug_field="key", many=True, read_only=True)
 
     class Meta:
@@ -293,16 +299,16 @@ class CounterfactualSerializer(serializers.Serializer):
 
 
 class DecisionSerializer(CleanModelSerializer):
-    agenda_item = serializers.PrimaryKeyRelatedField(
+    agenda_item = StrictPrimaryKeyRelatedField(
         queryset=AgendaItem.objects.all(), allow_null=True, required=False
     )
-    proposal = serializers.SlugRelatedField(
+    proposal = StrictSlugRelatedField(
         slug_field="slug", queryset=Proposal.objects.all(), allow_null=True, required=False
     )
     meeting = meeting_slug_field(allow_null=True, required=False)
     subject = serializers.SerializerMethodField(help_text="The subject's title.")
     effective_date = serializers.DateField(
-        read_only=True, help_text="Its own date, else its meeting's first day."
+        read_only=True, allow_null=True, help_text="Its own date, else its meeting's first day."
     )
     explanation = serializers.SerializerMethodField(
         help_text="The engine's explanation under the rule of record."
@@ -368,7 +374,7 @@ class DecisionSerializer(CleanModelSerializer):
         return self.context.get("counterfactual")
 
 
-class CounterfactualQuerySerializer(serializers.Serializer):
+class CounterfactualQuerySerializer(QuerySerializer):
     rule = serializers.ChoiceField(choices=list(rules.RULES), required=False)
     counting = serializers.ChoiceField(
         choices=list(rules.COUNTINGS), default=rules.SILENCE_AS_CONSENT
@@ -378,7 +384,7 @@ class CounterfactualQuerySerializer(serializers.Serializer):
 class DecisionFilter(DateRangeFilterSet):
     date_field = "effective_date"
     meeting = django_filters.CharFilter(field_name="meeting__slug", help_text="Meeting slug.")
-    year = django_filters.NumberFilter(field_name="effective_date", lookup_expr="year")
+    year = YearFilter(field_name="effective_date", lookup_expr="year")
     outcome = django_filters.ChoiceFilter(choices=Decision.Outcome.choices)
     reported_outcome = django_filters.ChoiceFilter(choices=Decision.Outcome.choices)
     subject_kind = django_filters.ChoiceFilter(choices=Decision.SubjectKind.choices)
@@ -543,7 +549,7 @@ class PositionFilter(DateRangeFilterSet):
     meeting = django_filters.CharFilter(
         field_name="decision__meeting__slug", help_text="Meeting slug."
     )
-    year = django_filters.NumberFilter(field_name="effective_date", lookup_expr="year")
+    year = YearFilter(field_name="effective_date", lookup_expr="year")
 
     class Meta:
         model = Position
@@ -664,12 +670,12 @@ class ObjectionFilter(DateRangeFilterSet):
     meeting = django_filters.CharFilter(
         field_name="decision__meeting__slug", help_text="Meeting slug."
     )
-    year = django_filters.NumberFilter(field_name="effective_date", lookup_expr="year")
+    year = YearFilter(field_name="effective_date", lookup_expr="year")
     subject_kind = django_filters.ChoiceFilter(
         field_name="decision__subject_kind", choices=Decision.SubjectKind.choices
     )
     decision = django_filters.CharFilter(field_name="decision__slug", help_text="Decision slug.")
-    blocked = django_filters.BooleanFilter(
+    blocked = StrictBooleanFilter(
         method="filter_blocked", help_text="Only objections to decisions blocked (or not)."
     )
 
@@ -754,9 +760,9 @@ class StatisticsView(ApiViewMixin, GenericAPIView):
         raise NotImplementedError
 
 
-class YearMeetingQuery(serializers.Serializer):
+class YearMeetingQuery(QuerySerializer):
     year = serializers.IntegerField(required=False, min_value=1900, max_value=2100)
-    meeting = serializers.CharField(required=False, help_text="Meeting slug.")
+    meeting = serializers.CharField(required=False, allow_blank=True, help_text="Meeting slug.")
 
 
 class VetoRecordRowSerializer(serializers.Serializer):
@@ -789,6 +795,8 @@ STATS = ["objections and statistics"]
     )
 )
 class VetoRecordsView(StatisticsView):
+    serializer_class = VetoRecordRowSerializer
+
     # Queries: 1.
     def rows(self):
         return [veto_row(p) for p in statistics.veto_records()]
@@ -822,6 +830,8 @@ class VetoRecordSerializer(VetoRecordRowSerializer):
     )
 )
 class VetoRecordView(StatisticsView):
+    serializer_class = VetoRecordSerializer
+
     # Queries: participant, counts, blocked objections, co-objectors: 4.
     def rows(self, code):
         participant = get_object_or_404(
@@ -863,6 +873,7 @@ class PairSerializer(serializers.Serializer):
     )
 )
 class CoObjectionsView(StatisticsView):
+    serializer_class = PairSerializer
     # Queries: 1.
     query_serializer_class = YearMeetingQuery
 
@@ -889,6 +900,7 @@ class MatrixRowSerializer(serializers.Serializer):
     )
 )
 class CoObjectionMatrixView(StatisticsView):
+    serializer_class = MatrixRowSerializer
     # Queries: 1 (the pairs; the matrix is arranged from them).
     query_serializer_class = YearMeetingQuery
 
@@ -903,7 +915,7 @@ class CoObjectionMatrixView(StatisticsView):
         ]
 
 
-class BlocsQuery(serializers.Serializer):
+class BlocsQuery(QuerySerializer):
     min_together = serializers.IntegerField(
         required=False,
         default=2,
@@ -930,6 +942,7 @@ class BlocSerializer(serializers.Serializer):
     )
 )
 class BlocsView(StatisticsView):
+    serializer_class = BlocSerializer
     # Queries: 1.
     query_serializer_class = BlocsQuery
 
@@ -948,7 +961,7 @@ class MeetingStatisticsSerializer(serializers.Serializer):
     communique_adopted = serializers.BooleanField(allow_null=True)
 
 
-class YearQuery(serializers.Serializer):
+class YearQuery(QuerySerializer):
     year = serializers.IntegerField(required=False, min_value=1900, max_value=2100)
 
 
@@ -962,6 +975,7 @@ class YearQuery(serializers.Serializer):
     )
 )
 class MeetingStatisticsView(StatisticsView):
+    serializer_class = MeetingStatisticsSerializer
     # Queries: 1.
     query_serializer_class = YearQuery
 
@@ -1002,14 +1016,16 @@ class YearStatisticsSerializer(serializers.Serializer):
     )
 )
 class YearStatisticsView(StatisticsView):
+    serializer_class = YearStatisticsSerializer
+
     # Queries: 3.
     def rows(self):
         return statistics.year_statistics()
 
 
-class CountingQuery(serializers.Serializer):
+class CountingQuery(QuerySerializer):
     counting = serializers.ChoiceField(
-        choices=list(rules.COUNTINGS), default=rules.SILENCE_AS_CONSENT, required=False
+        choices=list(rules.COUNTINGS), default=rules.SILENCE_AS_CONSENT
     )
 
 
@@ -1033,6 +1049,7 @@ class CounterfactualSummarySerializer(serializers.Serializer):
     )
 )
 class CounterfactualSummaryView(StatisticsView):
+    serializer_class = CounterfactualSummarySerializer
     # Queries: 1 per registered rule (5).
     query_serializer_class = CountingQuery
 
@@ -1089,6 +1106,7 @@ class DifferingDecisionSerializer(serializers.Serializer):
     )
 )
 class DifferingDecisionsView(StatisticsView):
+    serializer_class = DifferingDecisionSerializer
     # Queries: count, page: 2.
     query_serializer_class = DifferingQuery
     pagination_class = StandardPagination
@@ -1148,6 +1166,8 @@ class RuleSerializer(serializers.Serializer):
     )
 )
 class RulesView(StatisticsView):
+    serializer_class = RuleSerializer
+
     # Queries: none.
     def rows(self):
         return [
@@ -1164,7 +1184,7 @@ class RulesView(StatisticsView):
 # --- Popolo ---------------------------------------------------------------------------------
 
 
-class PopoloQuery(serializers.Serializer):
+class PopoloQuery(QuerySerializer):
     year = serializers.IntegerField(
         required=False,
         min_value=1900,
@@ -1172,7 +1192,9 @@ class PopoloQuery(serializers.Serializer):
         help_text="Only the meetings, motions and vote events of this year.",
     )
     meeting = serializers.CharField(
-        required=False, help_text="Only this meeting (slug) and its motions and vote events."
+        required=False,
+        allow_blank=True,
+        help_text="Only this meeting (slug) and its motions and vote events.",
     )
 
 
@@ -1206,6 +1228,7 @@ class PopoloSerializer(serializers.Serializer):
     )
 )
 class PopoloView(StatisticsView):
+    serializer_class = PopoloSerializer
     # Queries: a fixed 16 or so, one per kind of row and link (see proposals/popolo.py).
     query_serializer_class = PopoloQuery
     renderer_classes = StatisticsView.renderer_classes[:1]  # a document, not a list: JSON only

@@ -4,7 +4,7 @@ import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from kp_tracker.api_common import CleanModelSerializer
+from kp_tracker.api_common import ApiFilterSet, CleanModelSerializer, Conflict, YearFilter
 from kp_tracker.api_views import ApiModelViewSet
 from sources.models import Source
 
@@ -30,9 +30,9 @@ class SourceSerializer(CleanModelSerializer):
         ]
 
 
-class SourceFilter(django_filters.FilterSet):
+class SourceFilter(ApiFilterSet):
     kind = django_filters.ChoiceFilter(choices=Source.Kind.choices)
-    year = django_filters.NumberFilter(field_name="published_on", lookup_expr="year")
+    year = YearFilter(field_name="published_on", lookup_expr="year")
     publisher = django_filters.CharFilter(lookup_expr="icontains")
 
     class Meta:
@@ -48,7 +48,7 @@ class SourceFilter(django_filters.FilterSet):
     partial_update=extend_schema(summary="Change a source", tags=["sources"]),
     destroy=extend_schema(
         summary="Delete a source",
-        description="Refused with 409 while a quote rests on it.",
+        description="Refused with 409 while any record cites it: facts keep their sources.",
         tags=["sources"],
     ),
 )
@@ -57,6 +57,19 @@ class SourceViewSet(ApiModelViewSet):
     serializer_class = SourceSerializer
     lookup_field = "key"
     filterset_class = SourceFilter
+
+    def perform_destroy(self, instance: Source) -> None:
+        # Deleting a source would silently unlink it from every fact it supports (the links are
+        # many-to-many, so nothing PROTECTs them): refuse while anything cites it.
+        citing = sorted(
+            str(relation.related_model._meta.verbose_name_plural)
+            for relation in Source._meta.related_objects
+            if getattr(instance, relation.get_accessor_name()).exists()
+        )
+        if citing:
+            raise Conflict(f"Records cite this source ({', '.join(citing)}); unlink them first.")
+        instance.delete()
+
     ordering_fields = ["published_on", "publisher", "key"]
 
 

@@ -52,7 +52,9 @@ def kp_record(django_db_setup, django_db_blocker):
 def token_client(django_user_model, username: str, group: str | None) -> APIClient:
     user = django_user_model.objects.create_user(username=username)
     if group:
-        user.groups.add(Group.objects.get(name=group))
+        # The groups come from a data migration; a transactional test elsewhere may have
+        # flushed them, and only the name matters to the API's permission.
+        user.groups.add(Group.objects.get_or_create(name=group)[0])
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
     return client

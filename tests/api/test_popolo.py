@@ -110,4 +110,4 @@ def test_the_export_narrows_to_a_year_or_a_meeting(kp_record, anon, validators):
     assert [m["id"] for m in document["motions"]] == [
         "proposal:2024-unga-resolution-conflict-diamonds"
     ]
-    assert anon.get("/api/v1/popolo/?format=csv").status_code == 404  # a document, not a list
+    assert anon.get("/api/v1/popolo/?format=csv").status_code == 406  # a document, not a list

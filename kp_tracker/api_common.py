@@ -43,6 +43,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from kp_tracker.groups import EDITOR_GROUP
+from kp_tracker.locking import RecordChanged
 
 # --------------------------------------------------------------------------------------------
 # The one error shape
@@ -130,6 +131,16 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
                 "conflict",
                 "Other records rest on this one (" + ", ".join(blockers) + "); change or "
                 "delete them first.",
+            ),
+            status=409,
+        )
+    if isinstance(exc, RecordChanged):
+        return Response(
+            error_body(
+                409,
+                "conflict",
+                f"Changed meanwhile: revision {exc.instance.lock_version} was read, the record "
+                f"is now at revision {exc.current_version}. Read it again and retry.",
             ),
             status=409,
         )
@@ -615,11 +626,13 @@ class QuerySerializer(serializers.Serializer):
 # Full-text search
 
 
-def text_search(queryset: QuerySet, fields: Sequence[str], query: str) -> QuerySet:
+def text_search(queryset: QuerySet, fields: Sequence[str], query: str, vector=None) -> QuerySet:
     """Rows matching `query` in any of `fields`.
 
     PostgreSQL: full-text search (English stemming, web-search syntax: quoted phrases, `or`,
-    `-word`). Elsewhere (SQLite): every word must appear, case-insensitively, in some field.
+    `-word`) on `vector`, by default one over `fields` (pass the exact expression of an index
+    to have it used). Elsewhere (SQLite): every word must appear, case-insensitively, in some
+    field.
     """
     query = query.strip()
     if not query:
@@ -627,7 +640,7 @@ def text_search(queryset: QuerySet, fields: Sequence[str], query: str) -> QueryS
     if connection.vendor == "postgresql":
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
-        vector = SearchVector(*fields, config="english")
+        vector = vector if vector is not None else SearchVector(*fields, config="english")
         return queryset.annotate(_search=vector).filter(
             _search=SearchQuery(query, config="english", search_type="websearch")
         )
@@ -730,6 +743,20 @@ class CleanModelSerializer(serializers.ModelSerializer):
     }
     serializer_related_field = StrictPrimaryKeyRelatedField
 
+    def get_fields(self):
+        fields = super().get_fields()
+        if hasattr(self.Meta.model, "lock_version"):
+            # Optimistic locking (kp_tracker/locking.py): send back the revision you read and a
+            # write made meanwhile by someone else is refused with 409 instead of overwritten.
+            fields["revision"] = StrictIntegerField(
+                source="lock_version",
+                required=False,
+                min_value=1,
+                help_text="The record's revision, raised by every save. Send the one you read "
+                "with a change: if the record moved on meanwhile, the write is refused (409).",
+            )
+        return fields
+
     def get_validators(self):
         # full_clean() below checks unique fields, unique and check constraints (conditions
         # included); DRF's own unique-together validators would make optional fields required.
@@ -740,6 +767,13 @@ class CleanModelSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
+        revision = attrs.pop("lock_version", None)
+        if revision is not None and self.instance is not None:
+            if revision != self.instance.lock_version:
+                raise Conflict(
+                    f"Changed meanwhile: you sent revision {revision}, the record is at "
+                    f"revision {self.instance.lock_version}. Read it again and retry."
+                )
         model = self.Meta.model
         many = {field.name for field in model._meta.many_to_many}
         plain = {key: value for key, value in attrs.items() if key not in many}

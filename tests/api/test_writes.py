@@ -345,3 +345,47 @@ def test_participant_codes_are_looked_up_whatever_the_case(kp_record, anon):
 def test_decisions_are_found_by_slug_or_numeric_id(kp_record, anon):
     by_slug = anon.get("/api/v1/decisions/2022-kasane-ukraine-item/").json()
     assert anon.get(f"/api/v1/decisions/{by_slug['id']}/").json() == by_slug
+
+
+def test_a_write_from_a_stale_revision_is_refused_with_409(kp_record, editor, anon):
+    url = "/api/v1/meetings/2022-intersessional-kasane/"
+    revision = anon.get(url).json()["revision"]
+    first = editor.patch(url, {"summary": "First.", "revision": revision}, format="json")
+    assert first.status_code == 200
+    assert first.json()["revision"] == revision + 1
+    stale = editor.patch(url, {"summary": "Second.", "revision": revision}, format="json")
+    assert_error(stale, 409, "conflict")
+    assert anon.get(url).json()["summary"] == "First."
+    # Without a revision the write is not checked, as before.
+    assert editor.patch(url, {"summary": "Third."}, format="json").status_code == 200
+
+
+def test_a_source_that_records_cite_cannot_be_deleted(kp_record, editor):
+    assert_error(editor.delete("/api/v1/sources/reuters-2022-06-16/"), 409, "conflict")
+    assert Source.objects.filter(key="reuters-2022-06-16").exists()
+
+
+def test_text_is_not_accepted_as_a_number_nor_a_number_as_text(kp_record, editor):
+    response = editor.post(
+        "/api/v1/sources/",
+        {"key": "typed", "publisher": 0, "title": "T", "url": "https://e.org/"},
+        format="json",
+    )
+    assert_error(response, 400, "invalid", ["publisher"])
+    response = editor.post(
+        "/api/v1/chairs/",
+        {"year": "2030", "participant": "ZA", "sources": SOURCES},
+        format="json",
+    )
+    assert_error(response, 400, "invalid", ["year"])
+    response = editor.post(
+        "/api/v1/positions/",
+        {
+            "decision": "2024-unga-resolution",
+            "participant": "",
+            "stance": "support",
+            "sources": SOURCES,
+        },
+        format="json",
+    )
+    assert_error(response, 400, "invalid", ["participant"])

@@ -293,6 +293,19 @@ class ExplanationSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+EXPLANATION_KEYS = list(ExplanationSerializer().fields)
+
+
+def ordered_explanation(explanation: dict | None) -> dict | None:
+    """The engine's explanation in its documented key order (PostgreSQL's jsonb keeps its own),
+    so JSON reads the same everywhere and CSV columns come in a stable order."""
+    if not explanation:
+        return None
+    return {key: explanation[key] for key in EXPLANATION_KEYS if key in explanation} | {
+        key: value for key, value in explanation.items() if key not in EXPLANATION_KEYS
+    }
+
+
 class CounterfactualSerializer(serializers.Serializer):
     rule = serializers.CharField()
     title = serializers.CharField()
@@ -372,7 +385,7 @@ class DecisionSerializer(CleanModelSerializer):
 
     @extend_schema_field(ExplanationSerializer(allow_null=True))
     def get_explanation(self, decision: Decision) -> dict | None:
-        return decision.explanation or None
+        return ordered_explanation(decision.explanation)
 
     @extend_schema_field(CounterfactualSerializer(allow_null=True))
     def get_counterfactual(self, decision: Decision) -> dict | None:
@@ -1090,7 +1103,9 @@ class DifferingDecisionSerializer(serializers.Serializer):
     would_be = serializers.ChoiceField(
         choices=Decision.Outcome.choices, help_text="Under the rule asked about."
     )
-    explanation = ExplanationSerializer(help_text="The engine's explanation of record.")
+    explanation = ExplanationSerializer(
+        allow_null=True, help_text="The engine's explanation of record."
+    )
 
 
 @extend_schema_view(
@@ -1148,7 +1163,7 @@ class DifferingDecisionsView(StatisticsView):
                     "date": row["effective_date"],
                     "outcome": row["outcome"],
                     "would_be": row["counterfactual"],
-                    "explanation": row["explanation"],
+                    "explanation": ordered_explanation(row["explanation"]),
                 }
                 for row in page
             ]

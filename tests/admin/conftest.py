@@ -1,10 +1,20 @@
-"""Fixtures of the admin tests: a second editor, and a meeting ready for a decision."""
+"""Fixtures of the admin tests: a second editor, a meeting ready for a decision, and the live
+server of the browser tests.
+
+Playwright's sync API leaves an event loop running in the test process, after which Django
+refuses ORM calls from "async" code unless told otherwise (../shared/RECIPES.md): set before any
+browser starts, for the whole run.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import datetime
 
 import pytest
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.test import Client, override_settings
 
 from kp_tracker.groups import EDITOR_GROUP
 from tests.factories import (
@@ -56,3 +66,16 @@ def kasane(db):
         "item": item,
         "source": SourceFactory(key="reuters-2022-06-16"),
     }
+
+
+@pytest.fixture(scope="session")
+def _whitenoise_autorefresh():
+    # As tests/conftest.py does per test, but before the session's live server builds its
+    # middleware: WhiteNoise warns (an error here) when STATIC_ROOT does not exist yet.
+    with override_settings(WHITENOISE_AUTOREFRESH=True):
+        yield
+
+
+@pytest.fixture(scope="session")
+def live_server(_whitenoise_autorefresh, live_server):
+    return live_server

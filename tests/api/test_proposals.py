@@ -2,6 +2,7 @@
 list (writes: test_writes.py)."""
 
 import pytest
+from django.db import connection
 
 from tests.api.helpers import assert_error, csv_rows
 
@@ -49,7 +50,11 @@ def test_full_text_search_in_letters(kp_record, anon):
     def letter_slugs(q):
         return [row["slug"] for row in results(anon.get("/api/v1/letters/", {"q": q}))]
 
-    assert set(letter_slugs("credibility")) == {"2022-06-canada", "2022-european-commission"}
+    if connection.vendor == "postgresql":
+        # Stemming: "credibility" also finds Canada's "could not credibly vouch".
+        assert set(letter_slugs("credibility")) == {"2022-06-canada", "2022-european-commission"}
+    else:
+        assert letter_slugs("credibility") == ["2022-european-commission"]
     assert set(letter_slugs("deadlock common ground")) == {"2022-06-09-kp-chair"}
     assert letter_slugs("diamonds kasane zanzibar") == []
 

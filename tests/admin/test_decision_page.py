@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from meetings.models import AgendaItem
-from proposals.models import Decision, Position
+from proposals.models import Decision, Position, Proposal
 from tests.admin.formdata import form_data, formset_data
 from tests.factories import (
     AttendanceFactory,
@@ -17,6 +17,7 @@ from tests.factories import (
     ParticipantFactory,
     ParticipantStatusFactory,
     PositionFactory,
+    ProposalFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -124,6 +125,24 @@ def test_saving_records_positions_runs_the_engine_and_marks_the_item_removed(edi
     assert item.removed_by == decision
     assert "is marked removed by this decision" in content
     assert reverse("admin:meetings_agendaitem_change", args=[item.pk]) in content
+
+
+def test_a_decision_on_a_proposal_shows_it_not_adopted(editor_client, kasane):
+    proposal = ProposalFactory(meeting=kasane["meeting"], title="Widen the definition")
+    page = editor_client.get(
+        record_url(), {"meeting": kasane["meeting"].pk, "proposal": proposal.pk}
+    )
+    assert page.context["decision_form"]["subject_kind"].value() == "proposal"
+    data = page_data(page, {"RU": "objection"}, sources=[str(kasane["source"].pk)])
+
+    response = editor_client.post(f"{record_url()}?{page.request['QUERY_STRING']}", data)
+
+    assert response.status_code == 302, _errors(response)
+    proposal.refresh_from_db()
+    assert proposal.status == Proposal.Status.NOT_ADOPTED
+    shown = editor_client.get(response["Location"]).content.decode()
+    assert "The proposal “Widen the definition” is now: not adopted." in shown
+    assert reverse("admin:proposals_proposal_change", args=[proposal.pk]) in shown
 
 
 def test_changing_and_clearing_positions_on_an_existing_decision(editor_client, kasane):

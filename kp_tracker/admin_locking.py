@@ -60,6 +60,8 @@ class FieldChange:
     when_opened: str
     now: str
     yours: str
+    # The editor had not changed it: the form now holds the value on record.
+    merged: bool = False
 
 
 def _normalise(value: Any) -> Any:
@@ -164,28 +166,53 @@ class LockedModelForm(forms.ModelForm):
         return cleaned
 
     def _report_conflict(self, row, changed, seen, now, cleaned) -> None:
-        self.conflict = [
-            FieldChange(
-                name=field.name,
-                label=str(field.verbose_name).capitalize(),
-                when_opened=_display(field, seen.get(field.name)),
-                now=_display(field, now[field.name]),
-                yours=_display(field, _normalise(cleaned.get(field.name))),
-            )
-            for field in changed
-        ]
-        self.conflict_by = _last_change(row)
-        # A fresh token: saving again now keeps the editor's values, knowingly.
         data = self.data.copy()
+        self.conflict = []
+        for field in changed:
+            yours = _normalise(cleaned.get(field.name))
+            # A field this editor left as it was takes the value now on record: saving again
+            # must not put back what the other editor replaced.
+            merged = field.name in cleaned and yours == seen.get(field.name)
+            if merged:
+                self._put(data, field.name, now[field.name])
+            self.conflict.append(
+                FieldChange(
+                    name=field.name,
+                    label=str(field.verbose_name).capitalize(),
+                    when_opened=_display(field, seen.get(field.name)),
+                    now=_display(field, now[field.name]),
+                    yours=_display(field, yours),
+                    merged=merged,
+                )
+            )
+        self.conflict_by = _last_change(row)
+        # A fresh token: saving again now keeps the editor's own edits, knowingly.
         data[self.add_prefix(TOKEN)] = self._token(row.lock_version, now)
         self.data = data
         fields = "; ".join(f"{c.label}: “{c.when_opened}” is now “{c.now}”" for c in self.conflict)
         raise ValidationError(
             "Someone else changed this record after you opened it (%(by)s): %(fields)s. Nothing "
-            "was saved. Check the values now on record; save again to keep yours.",
+            "was saved. Fields you had not changed now show the values on record; check the "
+            "others, and save again to keep your edits.",
             code="changed_meanwhile",
             params={"by": self.conflict_by, "fields": fields},
         )
+
+    def _put(self, data, name: str, value: Any) -> None:
+        """Write `value` (as normalised) into the bound data, as the field's widget posts it."""
+        key = self.add_prefix(name)
+        field = self.fields[name]
+        if isinstance(field, forms.ModelMultipleChoiceField):
+            data.setlist(key, [str(item) for item in value or []])
+        elif isinstance(field.widget, forms.CheckboxInput):
+            if value:
+                data[key] = "on"
+            else:
+                data.pop(key, None)
+        elif isinstance(field.widget, forms.NullBooleanSelect):
+            data[key] = {True: "true", False: "false"}.get(value, "unknown")
+        else:
+            data[key] = "" if value is None else str(value)
 
 
 def _display(field: models.Field, value: Any) -> str:

@@ -103,6 +103,30 @@ def test_second_editor_is_refused_and_shown_what_changed(editor_client, second_e
     assert (participant.name, participant.note) == ("Botswana (KP chair)", "Chair in 2013.")
 
 
+def test_fields_the_second_editor_left_alone_take_the_other_edit(
+    editor_client, second_editor_client
+):
+    participant = ParticipantFactory(name="Botswana", note="")
+    url = change_url(participant)
+    first = admin_page_data(editor_client.get(url))
+    second = admin_page_data(second_editor_client.get(url))
+    first["name"] = "Republic of Botswana"
+    assert editor_client.post(url, first).status_code == 302
+
+    second["note"] = "Chair in 2013."
+    response = second_editor_client.post(url, second)
+
+    assert response.status_code == 200
+    (change,) = response.context["adminform"].form.conflict
+    assert (change.name, change.now, change.merged) == ("name", "Republic of Botswana", True)
+    assert "not changed by you" in response.content.decode()
+    again = admin_page_data(response)
+    assert (again["name"], again["note"]) == ("Republic of Botswana", "Chair in 2013.")
+    assert second_editor_client.post(url, again).status_code == 302
+    participant.refresh_from_db()
+    assert (participant.name, participant.note) == ("Republic of Botswana", "Chair in 2013.")
+
+
 def test_saving_an_untouched_form_after_another_edit_keeps_the_other_edit(
     editor_client, second_editor_client
 ):

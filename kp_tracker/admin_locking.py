@@ -309,7 +309,12 @@ class LockedAdminMixin:
                     foreign_keys_are_objs=foreign_keys_are_objs,
                 )
                 helper = self.get_historical_record_context_helper(request, previous)
-                previous.history_delta_changes = helper.context_for_delta_changes(delta)
+                changes = helper.context_for_delta_changes(delta)
+                for change in changes:  # an empty value reads as a dash, not as nothing
+                    for side in ("old", "new"):
+                        if change[side] in ("", None, "None"):
+                            change[side] = EMPTY
+                previous.history_delta_changes = changes
             previous = current
 
     @staticmethod

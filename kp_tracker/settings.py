@@ -113,6 +113,7 @@ AXES_LOCKOUT_PARAMETERS = [
     for alternative in env_list("AXES_LOCKOUT_BY", "username+ip_address")
 ]
 AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 # Behind AXES_NUM_PROXIES proxies that append to X-Forwarded-For (production sits behind one),
 # the client's address is the one the nearest of them appended, not the proxy's own.
 AXES_NUM_PROXIES = env_int("AXES_NUM_PROXIES", 1 if PRODUCTION else 0)

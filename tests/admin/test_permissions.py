@@ -1,6 +1,11 @@
 """Secretariat editor versus viewer, on every form and on the new pages; staff login lockout."""
 
+import os
+import subprocess
+import sys
+
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.test import Client
 from django.urls import reverse
@@ -70,6 +75,7 @@ def test_nth_failed_login_locks_out_and_the_right_password_is_then_refused(setti
 
     response = log_in(client, "correct horse battery")
     assert response.status_code == 429
+    assert "Too many failed logins: after 3 of them" in response.content.decode()
     assert "_auth_user_id" not in client.session
     assert client.get(reverse("admin:index")).status_code == 302  # still to the login page
 
@@ -101,3 +107,40 @@ def test_lockout_is_per_user_at_an_address(settings, staff, django_user_model):
         REMOTE_ADDR="203.0.113.7",
     )
     assert response.status_code == 302
+
+
+@pytest.mark.parametrize(
+    "environment, expected",
+    [
+        ({}, "5 [['username', 'ip_address']] 0:30:00"),
+        (
+            {
+                "AXES_FAILURE_LIMIT": "3",
+                "AXES_COOLOFF_MINUTES": "90",
+                "AXES_LOCKOUT_BY": "ip_address,username+user_agent",
+            },
+            "3 ['ip_address', ['username', 'user_agent']] 1:30:00",
+        ),
+        ({"AXES_FAILURE_LIMIT": "0"}, "AXES_FAILURE_LIMIT must be at least 1."),
+        ({"AXES_FAILURE_LIMIT": "many"}, "AXES_FAILURE_LIMIT must be an integer"),
+    ],
+)
+def test_lockout_is_configured_from_the_environment(environment, expected):
+    code = (
+        "from kp_tracker import settings as s; "
+        "print(s.AXES_FAILURE_LIMIT, s.AXES_LOCKOUT_PARAMETERS, s.AXES_COOLOFF_TIME)"
+    )
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AXES_") and key != "DJANGO_SETTINGS_MODULE"
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**env, **environment},
+        capture_output=True,
+        text=True,
+        cwd=settings.BASE_DIR,
+        check=False,
+    )
+    assert expected in result.stdout + result.stderr

@@ -54,6 +54,18 @@ class DecisionRecorded:
         return bool(self.created or self.updated or self.deleted)
 
 
+def _decision_changed(decision: Decision) -> bool:
+    """Whether `decision` differs from its row: an unchanged one is not saved again (no empty
+    history row, no second recompute)."""
+    names = [
+        field.attname
+        for field in Decision._meta.concrete_fields
+        if field.editable and not field.primary_key
+    ]
+    stored = Decision.objects.filter(pk=decision.pk).values(*names).first()
+    return stored != {name: getattr(decision, name) for name in names}
+
+
 def holder_key(position: Position) -> tuple[str, int]:
     if position.participant_id is not None:
         return ("participant", position.participant_id)
@@ -72,20 +84,21 @@ def decision_record(
 
     `positions` is the state wanted for each holder it names: a stance creates or updates that
     holder's position, no stance deletes it; holders it does not name are left alone. New and
-    changed positions rest on `sources` (a new decision takes them too). The decision and each
-    position are validated with `full_clean()`; the decision is saved under its revision check
-    (`kp_tracker.locking`), and its positions are locked while they are compared and written.
+    changed positions rest on `sources`, which the decision takes too. The decision (saved only
+    when new or changed, under its revision check, `kp_tracker.locking`) and each position are
+    validated with `full_clean()`; the positions are locked while compared and written.
     Positions are written in bulk, with their history rows naming `actor`, so the queries do not
     grow with the participants (a deletion costs a few of its own, through the signals).
     """
-    if not sources and decision.pk is None:
-        raise ValidationError({"sources": "A new decision needs at least one source."})
-    decision.full_clean()
-    if actor is not None:
-        decision._history_user = actor
     creating = decision.pk is None
-    decision.save()
-    if creating or sources:
+    if creating and not sources:
+        raise ValidationError({"sources": "A new decision needs at least one source."})
+    if creating or _decision_changed(decision):
+        decision.full_clean()
+        if actor is not None:
+            decision._history_user = actor
+        decision.save()
+    if sources:
         decision.sources.add(*sources)
 
     wanted: dict[tuple[str, int], PositionInput] = {}

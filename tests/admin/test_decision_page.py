@@ -230,11 +230,11 @@ def test_page_queries_do_not_grow_with_the_participants(editor_client):
     # participants in good standing, observers, positions, letters, the decision's sources,
     # the subject choices (items, proposals), the autocomplete's selected sources.
     assert small[0] <= 16
-    # POST: the page's reads again (positions locked first), the decision's validation (its
-    # subject, slug and constraints) and save with its history row, a recompute from the
-    # decision's signal (8), the sources, the positions inserted in one query with their history
-    # and sources in one each, one recompute of the outcome (8) and its consequences (5), the
-    # notification event, the refreshed outcome, the admin log: about 70, whatever the rows.
+    # POST: the page's reads again (positions locked first), the decision compared with its
+    # row (saved, validated and recomputed only when its own fields changed), the sources,
+    # the positions inserted in one query with their history and sources in one each, one
+    # recompute of the outcome (8) and its consequences (5), the notification event, the
+    # refreshed outcome, the admin log: a fixed number, whatever the rows.
     assert small[1] <= 75
 
 

@@ -244,7 +244,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kp_tracker.api_common.StrictContentNegotiation",
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "kp_tracker.api_common.QuickFilterBackend",
         "kp_tracker.api_common.StrictOrderingFilter",
     ],
     "DEFAULT_PAGINATION_CLASS": "kp_tracker.api_common.StandardPagination",

@@ -15,6 +15,7 @@ from kp_tracker.api_common import (
     CleanModelSerializer,
     CSVRenderer,
     KeysetPagination,
+    PreparedQuery,
     StrictBooleanFilter,
     StrictSlugRelatedField,
     YearFilter,
@@ -146,38 +147,29 @@ class AgendaSerializer(serializers.Serializer):
     versions = AgendaVersionRowSerializer(many=True)
 
 
-def meeting_agenda(slug: str) -> dict:
-    """A meeting's agenda in every version, built from `.values()` rows.
-
-    Queries: versions, entries (with item title and removal decision slug), proposers, observer
-    proposers: 4 for any size of agenda, plus 1 to tell "no versions" from "no meeting".
-    Dicts, not nested ModelSerializers: measured ~8x faster on a synthetic meeting's agenda
-    (docs/benchmarks.md, section API).
-    """
-    versions = list(
+AGENDA_VERSIONS = PreparedQuery(
+    lambda slug: (
         AgendaVersion.objects.filter(meeting__slug=slug)
         .order_by("number")
-        .values("id", "number", "label", "dated", "note")
+        .values_list("id", "number", "label", "dated", "note")
     )
-    if not versions:
-        get_object_or_404(Meeting.objects.only("id"), slug=slug)
-        return {"meeting": slug, "versions": []}
-    proposers = defaultdict(list)
-    for item_id, code in (
+)
+AGENDA_PROPOSERS = PreparedQuery(
+    lambda slug: (
         AgendaItem.proposers.through.objects.filter(agendaitem__meeting__slug=slug)
         .order_by("participant__code")
         .values_list("agendaitem_id", "participant__code")
-    ):
-        proposers[item_id].append(code)
-    observer_proposers = defaultdict(list)
-    for item_id, code in (
+    )
+)
+AGENDA_OBSERVER_PROPOSERS = PreparedQuery(
+    lambda slug: (
         AgendaItem.observer_proposers.through.objects.filter(agendaitem__meeting__slug=slug)
         .order_by("observer__code")
         .values_list("agendaitem_id", "observer__code")
-    ):
-        observer_proposers[item_id].append(code)
-    items = defaultdict(list)
-    for entry in (
+    )
+)
+AGENDA_ENTRIES = PreparedQuery(
+    lambda slug: (
         AgendaEntry.objects.filter(version__meeting__slug=slug)
         .order_by("order", "id")
         .values_list(
@@ -191,7 +183,31 @@ def meeting_agenda(slug: str) -> dict:
             "removal_decision__slug",
             "note",
         )
-    ):
+    )
+)
+
+
+def meeting_agenda(slug: str) -> dict:
+    """A meeting's agenda in every version, built from `.values_list()` rows.
+
+    Queries: versions, proposers, observer proposers, entries (with item title and removal
+    decision slug): 4 for any size of agenda, plus 1 to tell "no versions" from "no meeting".
+    Dicts, not nested ModelSerializers, and queries compiled once (`PreparedQuery`): the API
+    serves several times the requests/s of a nested ModelSerializer version
+    (docs/benchmarks.md, API).
+    """
+    versions = AGENDA_VERSIONS.rows(slug=slug)
+    if not versions:
+        get_object_or_404(Meeting.objects.only("id"), slug=slug)
+        return {"meeting": slug, "versions": []}
+    proposers = defaultdict(list)
+    for item_id, code in AGENDA_PROPOSERS.rows(slug=slug):
+        proposers[item_id].append(code)
+    observer_proposers = defaultdict(list)
+    for item_id, code in AGENDA_OBSERVER_PROPOSERS.rows(slug=slug):
+        observer_proposers[item_id].append(code)
+    items = defaultdict(list)
+    for entry in AGENDA_ENTRIES.rows(slug=slug):
         version_id, item_id, title, status, order, slot, item_slot, decision, note = entry
         items[version_id].append(
             {
@@ -210,13 +226,13 @@ def meeting_agenda(slug: str) -> dict:
         "meeting": slug,
         "versions": [
             {
-                "number": version["number"],
-                "label": version["label"],
-                "dated": version["dated"],
-                "note": version["note"],
-                "items": items.get(version["id"], []),
+                "number": number,
+                "label": label,
+                "dated": dated,
+                "note": note,
+                "items": items.get(version_id, []),
             }
-            for version in versions
+            for version_id, number, label, dated, note in versions
         ],
     }
 

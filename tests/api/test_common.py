@@ -203,3 +203,35 @@ def test_interactive_docs_load_nothing_from_another_host(anon, settings):
     external = re.findall(r'(?:src|href)="(https?:)?//[^"]+"', html)
     assert not external, external
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+
+
+# --- prepared queries -----------------------------------------------------------------------
+
+
+def test_a_prepared_query_returns_what_the_orm_returns_for_every_value(record_of_scale):
+    from kp_tracker.api_common import PreparedQuery
+    from meetings.models import AgendaEntry
+    from proposals.models import Decision
+
+    record_of_scale(2)
+    entries = PreparedQuery(
+        lambda slug: (
+            AgendaEntry.objects.filter(version__meeting__slug=slug)
+            .order_by("order", "id")
+            .values_list("id", "item__title", "status", "version__dated")
+        )
+    )
+    decisions = PreparedQuery(
+        lambda ids, outcome: (
+            Decision.objects.filter(pk__in=ids, outcome=outcome)
+            .order_by("id")
+            .values_list("id", "slug", "date")
+        )
+    )
+    for slug in ("2000-meeting-0", "2001-meeting-1", "no-such-meeting"):
+        assert entries.rows(slug=slug) == list(entries.build(slug=slug))
+    all_ids = list(Decision.objects.order_by("id").values_list("id", flat=True))
+    for ids in (all_ids[:3], all_ids[3:5], all_ids[:3][::-1], set(all_ids), []):
+        for outcome in ("blocked", "adopted"):
+            expected = list(decisions.build(ids=ids, outcome=outcome))
+            assert decisions.rows(ids=ids, outcome=outcome) == expected

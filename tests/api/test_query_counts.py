@@ -50,14 +50,14 @@ ENDPOINTS = [
     (f"/api/v1/decisions/{M}-remove/?rule=two_thirds&counting=recorded", 15),
     # page (decision, holder, letter joined), sources
     ("/api/v1/positions/", 2),
-    # one query: the page of objection rows
-    ("/api/v1/objections/", 1),
-    ("/api/v1/objections/?participant=QA&ordering=-date", 1),
-    ("/api/v1/objections/?year=2000&subject_kind=agenda_item&blocked=true", 1),
+    # the page of positions (with participant and letter), the decisions of the page
+    ("/api/v1/objections/", 2),
+    ("/api/v1/objections/?participant=QA&ordering=-date", 2),
+    ("/api/v1/objections/?year=2000&subject_kind=agenda_item&blocked=true", 2),
     # veto counts per participant
     ("/api/v1/statistics/veto-records/", 1),
-    # participant, its counts, its blocked objections, its co-objectors
-    ("/api/v1/statistics/veto-records/QA/", 4),
+    # participant, its counts, its blocked objections and their decisions, its co-objectors
+    ("/api/v1/statistics/veto-records/QA/", 5),
     # the pairs
     ("/api/v1/statistics/co-objections/", 1),
     ("/api/v1/statistics/co-objection-matrix/", 1),

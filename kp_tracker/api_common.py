@@ -454,16 +454,23 @@ class KeysetPagination(BasePagination):
         if cursor and len(cursor[0]) != len(ordering):
             raise exceptions.ValidationError({self.cursor_query_param: ["Invalid cursor."]})
         reverse = bool(cursor and cursor[1])
-        order_by = [(f[1:] if f.startswith("-") else f"-{f}") if reverse else f for f in ordering]
-        queryset = queryset.order_by(*order_by)
-        if cursor:
-            try:
-                queryset = queryset.filter(self._after(ordering, cursor[0], reverse))
-            except (ValueError, TypeError, DjangoValidationError):
-                raise exceptions.ValidationError(
-                    {self.cursor_query_param: ["Invalid cursor."]}
-                ) from None
-        rows = list(queryset[: size + 1])
+        # A view may fetch the page itself (a prepared query for its commonest shapes); it
+        # returns None when it cannot, and the queryset is paged as usual.
+        fetch = getattr(view, "keyset_fetch", None)
+        rows = fetch(ordering, cursor[0] if cursor else None, reverse, size + 1) if fetch else None
+        if rows is None:
+            order_by = [
+                (f[1:] if f.startswith("-") else f"-{f}") if reverse else f for f in ordering
+            ]
+            queryset = queryset.order_by(*order_by)
+            if cursor:
+                try:
+                    queryset = queryset.filter(self._after(ordering, cursor[0], reverse))
+                except (ValueError, TypeError, DjangoValidationError):
+                    raise exceptions.ValidationError(
+                        {self.cursor_query_param: ["Invalid cursor."]}
+                    ) from None
+            rows = list(queryset[: size + 1])
         more = len(rows) > size
         rows = rows[:size]
         if reverse:
@@ -645,10 +652,12 @@ class PreparedQuery:
 
     Compiling an ORM query costs more than running it on the hot reads: 4.1 of the 7.3 ms of a
     meeting's agenda's four queries on the benchmark machine (docs/benchmarks.md, API). `build`
-    makes the queryset from keyword parameters (strings, integers, or lists of integers). On
-    PostgreSQL it is built once per shape (the lengths of its list parameters) with stand-in
-    values, and later calls run the same SQL with the real ones; the columns must need no
-    conversion from what psycopg2 returns (no JSON). Elsewhere (SQLite) it is simply the ORM.
+    makes the queryset from keyword parameters (strings, integers, or lists of integers);
+    parameters named with a leading underscore are structural (an ordering, a page size) and
+    passed as they are. On PostgreSQL the queryset is built once per shape (the structural
+    values, which parameters are given, the lengths of lists) with stand-in values, and later
+    calls run the same SQL with the real ones; the columns must need no conversion from what
+    psycopg2 returns (no JSON). Elsewhere (SQLite) it is simply the ORM.
     """
 
     def __init__(self, build):
@@ -666,11 +675,13 @@ class PreparedQuery:
     def rows(self, **params) -> list[tuple]:
         if connection.vendor != "postgresql":
             return list(self.build(**params))
+        structure = {name: value for name, value in params.items() if name.startswith("_")}
         params = {
             name: sorted(value) if isinstance(value, set | frozenset) else value
             for name, value in params.items()
+            if not name.startswith("_")
         }
-        shape = tuple(
+        shape = tuple(sorted(structure.items())) + tuple(
             (name, len(value) if isinstance(value, list | tuple) else None)
             for name, value in sorted(params.items())
         )
@@ -683,7 +694,7 @@ class PreparedQuery:
                 for index, (name, value) in enumerate(sorted(params.items()))
             }
             try:
-                sql, template = self.build(**stand_ins).query.sql_with_params()
+                sql, template = self.build(**structure, **stand_ins).query.sql_with_params()
             except EmptyResultSet:  # e.g. `pk__in=[]`: nothing to ask the database
                 self._compiled[shape] = None
                 return []

@@ -36,6 +36,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.request
 from pathlib import Path
@@ -268,9 +269,33 @@ def markdown(info: dict, args, results: dict, meeting: str, loads: list[str], co
             )
     lines += [
         "",
-        "Targets: within 2x of the floor (API/floor requests/s at least 0.5), and at least 5x "
-        "the usual way.",
+        "Each figure is the median of its column over the rounds. *API vs variant, requests/s*: "
+        "the API's requests/s over the variant's. *API vs variant, CPU*: the variant's server "
+        "CPU time per request (gunicorn's workers plus PostgreSQL's backends, read from "
+        "`/proc`) over the API's, so above 1 the API needs less; it is the steadier of the two "
+        "on a shared machine. Targets: within 2x of the floor (the first column at least "
+        "0.5 on the floor's row), at least 5x the usual way.",
         "",
+        "What makes the difference, each measured on the way (the code says where):",
+        "",
+        "- rows as dicts from `.values_list()` rows, not nested ModelSerializers (the usual way "
+        "spends most of its time instantiating seven models per objection and walking "
+        "serializer fields);",
+        "- objections in two queries, the page then its decisions: the single seven-table join "
+        "the usual way runs costs PostgreSQL 7.5 to 11.6 ms of planning per page here;",
+        "- `PreparedQuery`: the fixed-shape queries (an agenda's four, the decisions of a page, "
+        "the unfiltered newest-first page) are compiled to SQL once per process, which the ORM "
+        "otherwise does on every request at a cost above running them (4.1 of 7.3 ms for the "
+        "agenda's four);",
+        "- a partial index on objections by id (proposals migration 0010), so the newest-first "
+        "page reads 51 index entries instead of scanning 1.7 million positions backwards;",
+        "- django-filter's form is built only when the query names a filter (~3 ms a request).",
+        "",
+        "The API's distance from the floor is DRF's own work per request: authentication, "
+        "throttling, content negotiation, the cursor links, rendering and the ETag.",
+        "",
+    ]
+    lines += [
         "### Reproduce",
         "",
         "```sh",
@@ -280,7 +305,22 @@ def markdown(info: dict, args, results: dict, meeting: str, loads: list[str], co
         "```",
         "",
     ]
-    return "\n".join(lines)
+    return wrap("\n".join(lines))
+
+
+def wrap(section: str, width: int = 100) -> str:
+    """Wrap paragraphs and list items as the rest of docs/benchmarks.md is; tables and code
+    stay as they are."""
+    out, code = [], False
+    for line in section.split("\n"):
+        if line.startswith("```"):
+            code = not code
+        if code or line.startswith(("|", "#", "```")) or len(line) <= width:
+            out.append(line)
+            continue
+        indent = "  " if line.startswith("- ") else ""
+        out.extend(textwrap.wrap(line, width, subsequent_indent=indent, break_on_hyphens=False))
+    return "\n".join(out)
 
 
 def write_section(path: Path, section: str) -> None:

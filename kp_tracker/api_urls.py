@@ -2,13 +2,14 @@
 
 /api/v1/...    the API (the router's root lists the resources)
 /api/schema/   the OpenAPI 3 schema (drf-spectacular), YAML or ?format=json
-/api/docs/     Swagger UI, /api/redoc/ ReDoc: both served from drf-spectacular-sidecar's local
-               assets (collected static files), so nothing is loaded from another host.
+/api/docs/     Swagger UI, served from drf-spectacular-sidecar's local assets (collected static
+               files), so nothing is loaded from another host. (No ReDoc: drf-spectacular's
+               ReDoc page loads its fonts from Google.)
 """
 
 from django.http import JsonResponse
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from kp_tracker.api_common import error_body
@@ -42,6 +43,5 @@ urlpatterns = [
     path("v1/", include((v1, "api"), namespace="v1")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     re_path(r"^.*$", not_found),
 ]

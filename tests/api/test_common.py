@@ -237,6 +237,8 @@ def test_interactive_docs_load_nothing_from_another_host(anon, settings):
     external = re.findall(r'(?:src|href)="(https?:)?//[^"]+"', html)
     assert not external, external
     assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in html
+    # drf-spectacular's ReDoc page would fetch Google's fonts: not offered.
+    assert anon.get("/api/redoc/").status_code == 404
 
 
 # --- prepared queries -----------------------------------------------------------------------

@@ -146,7 +146,7 @@ def site_search(request):
             "results": results,
             "found": sum(len(rows) for rows in results.values()),
             "limit": SEARCH_LIMIT,
-            "api_links": [api("Letters matching", "letters/", q=query)] if query else [],
+            "api_links": [api("Letters matching" if query else "Letters", "letters/", q=query)],
         },
     )
 

@@ -3,7 +3,7 @@
 The indexed expression is the search vector exactly as Django writes it for
 SearchVector("subject", weight="A", config="english") + SearchVector("summary", weight="B",
 config="english"), so the planner uses the index for `@@` instead of building every letter's
-vector per search: 0.76 s to a few ms on 10,000 synthetic letters (docs/benchmarks.md, Pages).
+vector per search (docs/benchmarks.md, Pages).
 
 Raw SQL on PostgreSQL only: SQLite has no full-text search here (the archive falls back to
 icontains), and the index is not part of the model state, so `makemigrations` sees no change.

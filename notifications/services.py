@@ -388,14 +388,10 @@ def event_participant_ids(event: Event) -> set[int]:
             )
         )
     if event.kind in {Kind.MEETING_SCHEDULED, Kind.MEETING_DATES_CHANGED, Kind.MEETING_UPCOMING}:
-        ids.update(
-            pk
-            for pk in Meeting.objects.filter(pk=event.meeting_id)
-            .values_list("host_id", "chair_id")
-            .first()
-            or ()
-            if pk
+        host_and_chair = (
+            Meeting.objects.filter(pk=event.meeting_id).values_list("host_id", "chair_id").first()
         )
+        ids.update(pk for pk in host_and_chair or () if pk)
     return ids
 
 

@@ -11,4 +11,5 @@ venv=.venv
 }
 
 "$venv/bin/ruff" check --quiet .
+"$venv/bin/ruff" format --check --quiet .
 exec scripts/test-services.sh "$venv/bin/pytest" "$@"

@@ -13,6 +13,10 @@ from django.core.exceptions import ImproperlyConfigured
 DEFAULTS: dict[str, float] = {
     # Deliveries per send task: one event to 10,000 subscribers becomes 10,000 / BATCH_SIZE tasks.
     "NOTIFICATIONS_BATCH_SIZE": 200,
+    # E-mails recorded as sent per statement (or fewer, after 50 ms): the most that a worker
+    # killed mid-batch can leave sent but unrecorded, to be sent again under the same Message-ID.
+    # 1 records each message by itself, at about half the throughput (docs/benchmarks.md).
+    "NOTIFICATIONS_RECORD_EVERY": 10,
     # Subscriptions read and delivery rows written per statement while fanning an event out.
     "NOTIFICATIONS_FAN_OUT_CHUNK": 5000,
     # Retry schedule: BASE * 2**(attempt - 1) seconds, halved at random (jitter), capped at MAX;

@@ -14,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from notifications import services
+from notifications import conf, services
 from notifications.delivery import CLAIM_CHUNK
 from notifications.models import Delivery, Event, Subscription, WebhookEndpoint
 from tests.factories import (
@@ -201,8 +201,8 @@ def test_worker_killed_mid_fan_out_every_subscriber_gets_exactly_one_delivery(
     """SIGKILL the only worker part-way through sending 2,000 e-mails, start another, and let
     the sweep pick up what the dead one held. Every subscriber ends with one delivery recorded
     as sent; nothing recorded as sent before the kill was sent again; the one delivery a worker
-    can be between sending and recording when it dies is the only possible repeat, and it
-    carries the same Message-ID."""
+    can have sent and not yet recorded when it dies (NOTIFICATIONS_RECORD_EVERY at most) are the
+    only possible repeats, and they carry the same Message-ID."""
     now = timezone.now()
     Subscription.objects.bulk_create(
         Subscription(email=f"subscriber-{n}@example.org", confirmed_at=now) for n in range(2000)
@@ -243,7 +243,8 @@ def test_worker_killed_mid_fan_out_every_subscriber_gets_exactly_one_delivery(
         if delivery.uid in sent_before_kill:
             assert received[delivery.message_id] == 1, "a delivery recorded as sent went twice"
     repeats = [message_id for message_id, count in received.items() if count > 1]
-    assert len(repeats) <= 1, repeats  # at most the one caught between sending and recording
+    # At most the few caught between sending and recording.
+    assert len(repeats) <= conf.get_int("NOTIFICATIONS_RECORD_EVERY"), repeats
     assert all(count <= 2 for count in received.values())
     print(f"recovered {2000 - len(sent_before_kill)} deliveries in {elapsed:.1f} s")
 

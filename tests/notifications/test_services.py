@@ -84,6 +84,78 @@ def test_claiming_is_a_conditional_update_that_only_one_run_wins():
     assert delivery.claim(ids, now) == set()
 
 
+def test_fan_out_rows_are_pending_with_distinct_ids_and_sent_marks_each_with_its_time(
+    mailoutbox, monkeypatch
+):
+    monkeypatch.setenv("NOTIFICATIONS_RECORD_EVERY", "4")
+    subscribe(10)
+    event = letter_event()
+    services.fan_out(event_id=event.pk)
+    rows = list(event.deliveries.all())
+    assert {row.status for row in rows} == {Status.PENDING}
+    assert len({row.uid for row in rows}) == 10  # made by the database, still one per delivery
+    assert all(row.attempts == 0 and row.last_error == "" for row in rows)
+
+    assert delivery.send_deliveries([row.pk for row in rows]) == {"sent": 10}
+
+    sent = list(event.deliveries.order_by("pk"))
+    assert [row.status for row in sent] == [Status.SENT] * 10
+    assert all(row.sent_at >= row.claimed_at for row in sent)
+    assert [m.extra_headers["Message-ID"] for m in mailoutbox] == [r.message_id for r in sent]
+
+
+def test_sent_emails_are_recorded_a_few_at_a_time_and_never_over_a_sweep_that_took_them(
+    mailoutbox, monkeypatch
+):
+    """The sends SentLog holds unrecorded are at most NOTIFICATIONS_RECORD_EVERY; a failure
+    records what was sent before it; a row the sweep took back is not marked sent."""
+    monkeypatch.setenv("NOTIFICATIONS_RECORD_EVERY", "3")
+    subscribe(5)
+    event = letter_event()
+    services.fan_out(event_id=event.pk)
+    rows = list(event.deliveries.order_by("pk"))
+    delivery.claim([row.pk for row in rows], timezone.now())
+    log = delivery.SentLog()
+    log.RECORD_WITHIN = 3600  # only the count flushes here
+
+    log.add(rows[0])
+    log.add(rows[1])
+    assert event.deliveries.filter(status=Status.SENT).count() == 0  # two held, unrecorded
+    Delivery.objects.filter(pk=rows[1].pk).update(status=Status.PENDING)  # the sweep took it
+    log.add(rows[2])  # the third: all three written in one statement
+    assert set(event.deliveries.filter(status=Status.SENT).values_list("pk", flat=True)) == {
+        rows[0].pk,
+        rows[2].pk,
+    }
+    assert event.deliveries.get(pk=rows[1].pk).status == Status.PENDING
+
+    log.RECORD_WITHIN = 0  # a slow mail server: each send is recorded at once
+    log.add(rows[3])
+    assert event.deliveries.get(pk=rows[3].pk).status == Status.SENT
+
+
+def test_an_email_failing_to_send_records_the_sends_before_it_first(mailoutbox, monkeypatch):
+    subscribe(3)
+    event = letter_event()
+    services.fan_out(event_id=event.pk)
+    ids = list(event.deliveries.order_by("pk").values_list("pk", flat=True))
+    sends = []
+
+    def send_messages(self, messages):
+        sends.append(messages[0])
+        if len(sends) == 2:
+            raise ConnectionError("the mail server went away")
+        return 1
+
+    monkeypatch.setattr(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages", send_messages
+    )
+    assert delivery.send_deliveries(ids) == {"sent": 2, "retried": 1}
+    statuses = dict(event.deliveries.values_list("pk", "status"))
+    assert [statuses[pk] for pk in ids] == [Status.SENT, Status.PENDING, Status.SENT]
+    assert "the mail server went away" in event.deliveries.get(pk=ids[1]).last_error
+
+
 def test_an_email_names_its_delivery_and_how_to_unsubscribe(mailoutbox, settings):
     settings.DEFAULT_FROM_EMAIL = "KP Tracker <notify@kp.example.org>"
     subscriber = Subscription.objects.create(

@@ -976,7 +976,7 @@ class PairSerializer(serializers.Serializer):
 )
 class CoObjectionsView(StatisticsView):
     serializer_class = PairSerializer
-    # Queries: 1.
+    # Queries: 2 (the pairs, their participants' codes).
     query_serializer_class = YearMeetingQuery
 
     def rows(self, year=None, meeting=None):
@@ -1003,7 +1003,7 @@ class MatrixRowSerializer(serializers.Serializer):
 )
 class CoObjectionMatrixView(StatisticsView):
     serializer_class = MatrixRowSerializer
-    # Queries: 1 (the pairs; the matrix is arranged from them).
+    # Queries: 2 (the pairs and their codes; the matrix is arranged from them).
     query_serializer_class = YearMeetingQuery
 
     def rows(self, year=None, meeting=None):
@@ -1045,7 +1045,7 @@ class BlocSerializer(serializers.Serializer):
 )
 class BlocsView(StatisticsView):
     serializer_class = BlocSerializer
-    # Queries: 1.
+    # Queries: 2 (the pairs, their participants' codes).
     query_serializer_class = BlocsQuery
 
     def rows(self, min_together=2, year=None):
@@ -1152,7 +1152,7 @@ class CounterfactualSummarySerializer(serializers.Serializer):
 )
 class CounterfactualSummaryView(StatisticsView):
     serializer_class = CounterfactualSummarySerializer
-    # Queries: 1 per registered rule (5).
+    # Queries: 1 (every rule's outcome grouped at once).
     query_serializer_class = CountingQuery
 
     def rows(self, counting=rules.SILENCE_AS_CONSENT):

@@ -507,9 +507,10 @@ def _year(request) -> int | None:
 
 @cached_page
 def chart_co_objections(request):
-    # Queries: the participants' names and the aggregate of co-objection pairs.
+    # Queries: the participants' names, the co-objection pairs and their codes.
     year = _year(request)
-    matrix = charts.co_objection_matrix(statistics.co_objection_pairs(year=year), _names())
+    pairs = statistics.co_objection_pairs(year=year)
+    matrix = charts.co_objection_matrix(pairs, _names())
     return render(
         request,
         "proposals/chart_co_objections.html",
@@ -518,7 +519,7 @@ def chart_co_objections(request):
             "year": year,
             "matrix": matrix,
             "svg": charts.co_objection_chart(matrix),
-            "blocs": statistics.blocs(year=year),
+            "blocs": statistics.blocs(year=year, pairs=pairs),
             "api_links": [
                 api("Co-objection pairs", "statistics/co-objections/", year=year),
                 api("Co-objection matrix", "statistics/co-objection-matrix/", year=year),

@@ -58,16 +58,16 @@ ENDPOINTS = [
     ("/api/v1/statistics/veto-records/", 1),
     # participant, its counts, its blocked objections and their decisions, its co-objectors
     ("/api/v1/statistics/veto-records/QA/", 5),
-    # the pairs
-    ("/api/v1/statistics/co-objections/", 1),
-    ("/api/v1/statistics/co-objection-matrix/", 1),
-    ("/api/v1/statistics/blocs/?min_together=1", 1),
+    # the pairs, their participants' codes
+    ("/api/v1/statistics/co-objections/", 2),
+    ("/api/v1/statistics/co-objection-matrix/", 2),
+    ("/api/v1/statistics/blocs/?min_together=1", 2),
     # meetings with their counts
     ("/api/v1/statistics/meetings/", 1),
     # meetings per year, removed items per year, decisions per year
     ("/api/v1/statistics/years/", 3),
-    # one per registered rule
-    ("/api/v1/statistics/counterfactuals/", 5),
+    # one, grouped by every rule's outcome at once
+    ("/api/v1/statistics/counterfactuals/", 1),
     # count, page
     ("/api/v1/statistics/counterfactuals/two_thirds/?outcome=blocked", 2),
     # none: the rules are code

@@ -76,7 +76,7 @@ BOUNDS = {
     "charts": 0,
     # Participants' names; objections per participant and year.
     "chart_objections": 2,
-    # Participants' names; co-objection pairs; the pairs again for the blocs.
+    # Participants' names; co-objection pairs and their codes (the blocs are made from them).
     "chart_co_objections": 3,
     # Years (meetings, letters); the latest meetings; items removed, and decisions and decisions
     # blocked, for those meetings.

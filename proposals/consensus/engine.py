@@ -213,7 +213,7 @@ def recompute(decisions: QuerySet[Decision] | None = None) -> int:
     # same tally store the same explanation, and decoding each of 40,000 values took 0.5 s.
     decode = functools.cache(json.loads)
     current = {
-        pk: {"outcome": outcome, "explanation": decode(explanation), "counterfactuals": decode(cf)}
+        pk: (outcome, decode(explanation), decode(cf))
         for pk, outcome, explanation, cf in decisions.annotate(
             explanation_text=Cast("explanation", TextField()),
             counterfactuals_text=Cast("counterfactuals", TextField()),
@@ -225,16 +225,16 @@ def recompute(decisions: QuerySet[Decision] | None = None) -> int:
     # Rules are pure functions of the tally, and many decisions share one (most pass in
     # silence), so each distinct tally is evaluated once.
     evaluated: dict[rules.Tally, tuple[rules.RuleResult, dict[str, str]]] = {}
+    # Equal counterfactuals are kept as one object (26 distinct on the synthetic record), which
+    # the write sends once.
+    interned: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     for pk, tally in tallies(decisions).items():
         if tally not in evaluated:
-            evaluated[tally] = evaluate_tally(tally)
+            record, counterfactuals = evaluate_tally(tally)
+            counterfactuals = interned.setdefault(tuple(counterfactuals.items()), counterfactuals)
+            evaluated[tally] = record, counterfactuals
         record, counterfactuals = evaluated[tally]
-        old = current[pk]
-        if (old["outcome"], old["explanation"], old["counterfactuals"]) != (
-            record.outcome,
-            record.explanation,
-            counterfactuals,
-        ):
+        if current[pk] != (record.outcome, record.explanation, counterfactuals):
             changed.append((pk, record.outcome, record.explanation, counterfactuals))
     _write_outcomes(changed)
     if changed:
@@ -245,9 +245,9 @@ def recompute(decisions: QuerySet[Decision] | None = None) -> int:
         else:
             apply_consequences(Decision.objects.filter(pk__in=[row[0] for row in changed]))
         moved = [
-            (pk, current[pk]["outcome"], outcome)
+            (pk, current[pk][0], outcome)
             for pk, outcome, _, _ in changed
-            if current[pk]["outcome"] != outcome
+            if current[pk][0] != outcome
         ]
         if moved:
             outcomes_changed.send(sender=Decision, changes=moved)
@@ -262,27 +262,47 @@ def _write_outcomes(changed: list[tuple[int, str, dict, dict]]) -> None:
     if not changed:
         return
     if connection.vendor == "postgresql":
-        # One UPDATE ... FROM (VALUES ...) per batch: several times faster than bulk_update's
-        # CASE expressions on 20,000 rows (see docs/benchmarks.md).
-        from psycopg2.extras import execute_values
+        # One UPDATE, each distinct explanation and set of counterfactuals sent (and parsed into
+        # jsonb) once: decisions with the same tally share their result objects (`recompute`),
+        # and the 20,005 decisions of the synthetic record have 5,212 distinct explanations and
+        # 26 distinct sets of counterfactuals. The parameters are literals (arrays, and JSON
+        # documents listing the distinct values) rather than Python lists, which psycopg2 spells
+        # ARRAY[...] element by element for PostgreSQL to parse as 20,000 expressions each.
+        # UPDATE ... FROM (VALUES ...) with every row's JSON, in pages of 2,000, took about
+        # twice as long (docs/benchmarks.md).
+        ids, outcomes, explanation_at, counterfactuals_at = [], [], [], []
+        positions: dict[int, int] = {}  # id of a JSON value -> its position in its document
+        explanations: list[dict] = []
+        counterfactuals: list[dict] = []
 
-        table = Decision._meta.db_table
-        # Decisions with the same tally share their result objects: encode each once.
-        encoded: dict[int, str] = {}
+        def position(value: dict, document: list[dict]) -> int:
+            if id(value) not in positions:
+                positions[id(value)] = len(document)
+                document.append(value)
+            return positions[id(value)]
 
-        def dumps(value: dict) -> str:
-            if id(value) not in encoded:
-                encoded[id(value)] = json.dumps(value)
-            return encoded[id(value)]
-
+        for pk, outcome, exp, cf in changed:
+            ids.append(str(pk))
+            outcomes.append(outcome)
+            explanation_at.append(str(position(exp, explanations)))
+            counterfactuals_at.append(str(position(cf, counterfactuals)))
         with connection.cursor() as cursor:
-            execute_values(
-                cursor.cursor if hasattr(cursor, "cursor") else cursor,
-                f"UPDATE {table} AS d SET outcome = v.outcome, explanation = v.explanation::jsonb, "
-                f"counterfactuals = v.counterfactuals::jsonb FROM (VALUES %s) "
-                f"AS v(id, outcome, explanation, counterfactuals) WHERE d.id = v.id",
-                [(pk, outcome, dumps(exp), dumps(cf)) for pk, outcome, exp, cf in changed],
-                page_size=BATCH,
+            cursor.execute(
+                f"UPDATE {Decision._meta.db_table} AS d "
+                "SET outcome = v.outcome, explanation = e.value, counterfactuals = c.value "
+                "FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[]) "
+                "AS v(id, outcome, explanation, counterfactuals) "
+                "JOIN jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS e(value, n) "
+                "ON e.n = v.explanation + 1 "
+                "JOIN jsonb_array_elements(%s::jsonb) WITH ORDINALITY AS c(value, n) "
+                "ON c.n = v.counterfactuals + 1 "
+                "WHERE d.id = v.id",
+                [
+                    # Outcomes are plain words, which an array literal needs no quotes for.
+                    "{" + ",".join(values) + "}"
+                    for values in (ids, outcomes, explanation_at, counterfactuals_at)
+                ]
+                + [json.dumps(explanations), json.dumps(counterfactuals)],
             )
         return
     objects = [

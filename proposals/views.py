@@ -12,7 +12,7 @@ import csv
 import re
 from itertools import groupby
 
-from django.db.models import Q
+from django.db.models import Q, prefetch_related_objects
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
@@ -46,14 +46,15 @@ def _get(queryset, **lookup):
 
 @cached_page
 def home(request):
-    # Queries: latest meetings (host and chair joined) and their sources; recent objections
-    # (decision, meeting, participant, letter joined) and their sources; removed items (meeting
-    # and decision joined), their sources and the objectors of the removing decisions; the
-    # three aggregate queries of the year statistics.
+    # Queries: latest meetings (host and chair joined) and their sources; the ids of the recent
+    # objections, then those (decision, meeting, participant, letter joined) and their sources;
+    # removed items (meeting and decision joined), their sources and the objectors of the
+    # removing decisions; the three aggregate queries of the year statistics.
     citations = Citations()
     meetings = latest_meetings(5)
     citations.cite_all(meetings)
-    objections = list(statistics.objections().prefetch_related("sources")[:10])
+    objections = statistics.newest_objections(10)
+    prefetch_related_objects(objections, "sources")
     citations.cite_all(objections)
     removed = selectors.removed_items(10)
     citations.cite_all(removed)
@@ -476,7 +477,7 @@ def charts_index(request):
 
 @cached_page
 def chart_objections(request):
-    # Queries: the participants' names and the aggregate of objections per participant and year.
+    # Queries: the participants' names, the objections per participant and year, their codes.
     pivot = charts.objections_pivot(statistics.objections_per_participant_year(), _names())
     return render(
         request,

@@ -54,8 +54,8 @@ ENDPOINTS = [
     ("/api/v1/objections/", 2),
     ("/api/v1/objections/?participant=QA&ordering=-date", 2),
     ("/api/v1/objections/?year=2000&subject_kind=agenda_item&blocked=true", 2),
-    # veto counts per participant
-    ("/api/v1/statistics/veto-records/", 1),
+    # veto counts per participant, the participants
+    ("/api/v1/statistics/veto-records/", 2),
     # participant, its counts, its blocked objections and their decisions, its co-objectors
     ("/api/v1/statistics/veto-records/QA/", 5),
     # the pairs, their participants' codes

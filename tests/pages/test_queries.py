@@ -13,9 +13,10 @@ from tests.pages.pages import page_urls
 pytestmark = pytest.mark.django_db
 
 BOUNDS = {
-    # Latest meetings, their sources; recent objections, their sources; removed items, their
-    # sources, the objectors of the removing decisions; three aggregates of the year statistics.
-    "home": 10,
+    # Latest meetings, their sources; the recent objections' ids, those objections, their
+    # sources; removed items, their sources, the objectors of the removing decisions; three
+    # aggregates of the year statistics.
+    "home": 11,
     # Participants, observers, meetings, proposals, decisions, sources (one icontains query
     # each); letters (full-text on PostgreSQL), their authors and observer authors; the found
     # letters' highlighted headlines (PostgreSQL).
@@ -74,8 +75,8 @@ BOUNDS = {
     # authors, observer authors, sources; decisions and sources; undated letters counted.
     "timeline": 15,
     "charts": 0,
-    # Participants' names; objections per participant and year.
-    "chart_objections": 2,
+    # Participants' names; objections per participant and year, and their codes.
+    "chart_objections": 3,
     # Participants' names; co-objection pairs and their codes (the blocs are made from them).
     "chart_co_objections": 3,
     # Years (meetings, letters); the latest meetings; items removed, and decisions and decisions

@@ -448,3 +448,52 @@ def test_clearing_concerned_decisions_from_the_participant_side_recomputes_them(
 
     decision.refresh_from_db()
     assert decision.counterfactuals["consensus_minus_parties_concerned:recorded"] == "blocked"
+
+
+def test_decisions_sharing_a_result_are_written_in_one_update_each_with_its_own(
+    delegations, django_assert_num_queries
+):
+    """The write sends each distinct result once; every decision must still get its own."""
+    meeting = MeetingFactory()
+    decisions = [
+        item_decision(meeting=meeting, agenda_item=AgendaItemFactory(meeting=meeting))
+        for _ in range(12)
+    ]
+    observer = ObserverFactory()
+    # Four kinds of tally, three decisions each, interleaved so that neighbours differ.
+    Position.objects.bulk_create(
+        [Position(decision=d, participant=delegations["UA"], stance=SUPPORT) for d in decisions]
+        + [
+            Position(decision=d, participant=delegations["RU"], stance=OBJECTION)
+            for d in decisions[1::4] + decisions[3::4]
+        ]
+        + [Position(decision=d, observer=observer, stance=OBJECTION) for d in decisions[2::4]]
+        + [
+            Position(decision=d, participant=delegations["BW"], stance=ABSTENTION)
+            for d in decisions[3::4]
+        ]
+    )
+    Decision.objects.update(outcome=UNDETERMINED, explanation={}, counterfactuals={})
+
+    # SAVEPOINT; the stored outcomes; the 7 queries of the tally; one UPDATE of the decisions;
+    # the consequences' 5 UPDATEs (removed items, proposals adopted and not adopted, communiques
+    # adopted and not); the notifications' receiver of `outcomes_changed` (the decisions, one
+    # INSERT of their events); RELEASE SAVEPOINT.
+    with django_assert_num_queries(18) as captured:
+        assert engine.recompute() == 12
+    decision_writes = [
+        q["sql"]
+        for q in captured.captured_queries
+        if q["sql"].startswith(f"UPDATE {Decision._meta.db_table} ")
+    ]
+    assert len(decision_writes) == 1
+
+    tallied = engine.tallies(Decision.objects.all())
+    for decision in Decision.objects.all():
+        record, counterfactuals = engine.evaluate_tally(tallied[decision.pk])
+        assert (decision.outcome, decision.explanation, decision.counterfactuals) == (
+            record.outcome,
+            record.explanation,
+            counterfactuals,
+        )
+    assert {d.outcome for d in Decision.objects.all()} == {ADOPTED, BLOCKED}

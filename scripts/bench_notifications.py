@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import re
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from django.utils import timezone  # noqa: E402
 
 from notifications.models import Delivery, Event, Subscription, WebhookEndpoint  # noqa: E402
 from proposals.models import Letter  # noqa: E402
+from scripts import machine  # noqa: E402
 
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 
@@ -185,26 +185,6 @@ def run(expected: int, timeout: float) -> dict[str, float]:
     }
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        postgres = cursor.fetchone()[0].split()[0]
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (
-        f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, PostgreSQL {postgres} (fsync off), "
-        f"Redis on loopback; load average at start {load}"
-    )
-
-
 def row(channel: str, r: dict[str, float]) -> str:
     return (
         f"| {channel} | {r['deliveries']:,} | {r['fan_out_s']:.2f} s | {r['total_s']:.2f} s "
@@ -239,7 +219,7 @@ def main() -> None:
         raise SystemExit("Set DATABASE_URL to PostgreSQL (scripts/test-services.sh does).")
     if not os.environ.get("REDIS_URL"):
         raise SystemExit("Set REDIS_URL (scripts/test-services.sh does).")
-    about = machine()
+    about = machine.describe()
     call_command("migrate", verbosity=0)
     reset()
 
@@ -301,7 +281,7 @@ def main() -> None:
     text = f"""## Notifications
 
 `scripts/test-services.sh .venv/bin/python scripts/bench_notifications.py --write`, on
-{datetime.date.today().isoformat()}: {about}.
+{datetime.date.today().isoformat()}: {about}; PostgreSQL with fsync off, Redis on loopback.
 
 One event (a letter added) followed by everyone, one `celery worker --pool=solo` process
 (DEBUG off), batches of {args.batch_size} e-mails per task; timed from the event's commit to

@@ -21,7 +21,6 @@ import argparse
 import datetime
 import http.client
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -47,6 +46,8 @@ from django.template import engines  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import include, path  # noqa: E402
+
+from scripts import machine  # noqa: E402
 
 FLOOR_TEMPLATE = engines["django"].from_string(
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>'
@@ -250,31 +251,6 @@ def queries(url: str) -> int:
     return len(captured.captured_queries)
 
 
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    return (
-        f"{cpu}, {os.cpu_count()} CPUs, Python {platform.python_version()}, Django "
-        f"{django.get_version()}, {connection.vendor} {_server_version()}, load average "
-        f"{load:.1f} at the start"
-    )
-
-
-def _server_version() -> str:
-    if connection.vendor != "postgresql":
-        return ""
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        return cursor.fetchone()[0].split()[0]
-
-
 def record_size() -> str:
     from meetings.models import AgendaItem, Meeting
     from proposals.models import Decision, Letter, Position
@@ -313,7 +289,9 @@ def main() -> None:
     with override_settings(ROOT_URLCONF=__name__):
         fetch = GunicornFetcher() if args.gunicorn else TestClientFetcher()
         try:
-            header = f"{machine()}; {record_size()}; {fetch.label}; {args.runs} runs per page"
+            header = (
+                f"{machine.describe()}; {record_size()}; {fetch.label}; {args.runs} runs per page"
+            )
             print(f"# {datetime.date.today():%d %B %Y}: {header}", file=sys.stderr)
             rows, floors = [], []
             for name, url in urls:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
-import platform
 import re
 import statistics as stats
 import sys
@@ -37,6 +36,7 @@ from django.db import connection  # noqa: E402
 from participants.models import Participant  # noqa: E402
 from proposals.consensus import statistics  # noqa: E402
 from proposals.models import Decision, Position  # noqa: E402
+from scripts import machine  # noqa: E402
 
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 
@@ -89,22 +89,6 @@ def timed(function) -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def machine() -> str:
-    cpu = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW server_version")
-        version = cursor.fetchone()[0].split()[0]
-    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (
-        f"{platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), "
-        f"Python {platform.python_version()}, PostgreSQL {version}; load average at start {load}"
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=7)
@@ -117,7 +101,7 @@ def main() -> None:
         "positions": Position.objects.count(),
         "objections": Position.objects.objections().count(),
     }
-    about = machine()
+    about = machine.describe()
     rows = []
     for name, function in selectors().items():
         function()  # warm-up: plans, caches

@@ -3,7 +3,6 @@ Playwright, against the live test server with the real record loaded, logged in 
 through the login form. Screenshots go to test-artifacts/admin/ (ignored by git).
 """
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,27 +15,17 @@ from participants.models import Participant
 from proposals.models import Decision
 from proposals.record import load_record
 from sources.models import Source
+from tests.browser import chromium, needs_chromium
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "admin"
 PASSWORD = "a long editor pass phrase"
 KASANE = "2022-intersessional-kasane"
 
 pytestmark = [
-    pytest.mark.skipif(
-        shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is missing (make test installs it)"
-    ),
+    needs_chromium,
     # The live server reads committed rows; serialized rollback restores the Secretariat groups
     # (made by migrations) after the flush, for the tests that run later.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -45,13 +34,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

@@ -4,33 +4,22 @@ search and filters, check keyboard access and the phone layout, and save screens
 test-artifacts/pages/ (ignored by git) for a person to look at.
 """
 
-import shutil
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
 from proposals.record import load_record
+from tests.browser import chromium, needs_chromium
 
 # Imported here only for `expect`; the browser itself starts in the `browser` fixture.
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SHOTS = Path(settings.BASE_DIR) / "test-artifacts" / "pages"
 
 pytestmark = [
-    pytest.mark.skipif(
-        shutil.which(CHROMIUM) is None, reason=f"{CHROMIUM} is missing (make test installs it)"
-    ),
+    needs_chromium,
     # The live server reads committed rows. Serialized rollback puts back what the migrations
     # created (the Secretariat groups) after the flush, for the tests that run later.
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
@@ -39,13 +28,9 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser():
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture

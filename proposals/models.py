@@ -316,10 +316,11 @@ class Decision(Sourced):
         ]
         # No index on `outcome` (there was one until migration 0011): the engine rewrites
         # outcomes, and an indexed column that changes rules out HOT updates, so every rewritten
-        # decision put new entries in all eight of the table's indexes (the whole recomputation's
-        # write took three times as long). With three values it narrowed no query much, and
-        # where the statistics said "no blocked decision" (just after outcomes were reset) the
-        # planner used it for the removed-item subquery, 5,002 times over every blocked row: 26 s.
+        # decision put new entries in all eight of the table's indexes (the whole record's write:
+        # 0.43 s on the server instead of 0.17-0.24 s). With three values it narrowed few queries
+        # much, and where the statistics said "no blocked decision" (just after outcomes were
+        # reset) the planner used it for the removed-item subquery, 5,002 times over every
+        # blocked row: 14 to 26 s. Its cost to the statistics: docs/benchmarks.md.
 
     def __str__(self) -> str:
         return self.title

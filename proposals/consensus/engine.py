@@ -264,12 +264,12 @@ def _write_outcomes(changed: list[tuple[int, str, dict, dict]]) -> None:
     if connection.vendor == "postgresql":
         # One UPDATE, each distinct explanation and set of counterfactuals sent (and parsed into
         # jsonb) once: decisions with the same tally share their result objects (`recompute`),
-        # and the 20,005 decisions of the synthetic record have 5,212 distinct explanations and
-        # 26 distinct sets of counterfactuals. The parameters are literals (arrays, and JSON
+        # and the 20,005 decisions of the synthetic record have 5,212 distinct tallies and 26
+        # distinct sets of counterfactuals. The parameters are literals (arrays, and JSON
         # documents listing the distinct values) rather than Python lists, which psycopg2 spells
         # ARRAY[...] element by element for PostgreSQL to parse as 20,000 expressions each.
-        # UPDATE ... FROM (VALUES ...) with every row's JSON, in pages of 2,000, took about
-        # twice as long (docs/benchmarks.md).
+        # UPDATE ... FROM (VALUES ...) with every row's JSON, in pages of 2,000, cost the server
+        # about three times as much (docs/benchmarks.md).
         ids, outcomes, explanation_at, counterfactuals_at = [], [], [], []
         positions: dict[int, int] = {}  # id of a JSON value -> its position in its document
         explanations: list[dict] = []

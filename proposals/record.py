@@ -32,6 +32,7 @@ from participants.models import (
     Role,
     WorkingBody,
 )
+from proposals.consensus import engine
 from proposals.models import Decision, Letter, Position, Proposal, Quote, ReportedAccount
 from sources.models import Source
 
@@ -95,7 +96,8 @@ def _file_order(path: Path) -> tuple[int, str]:
 def load_record(directory: Path = RECORD_DIR) -> LoadReport:
     """Load every record file in `directory`; raise RecordError, changing nothing, on bad input."""
     data = read_record(directory)
-    with transaction.atomic():
+    # One recompute at the end, not one per participant and position saved.
+    with transaction.atomic(), engine.deferred():
         return _Loader(data).run()
 
 

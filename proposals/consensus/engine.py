@@ -8,11 +8,13 @@ changed, which makes recomputing idempotent and cheap when nothing moved.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import datetime
 import functools
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from django.db import connection, transaction
 from django.db.models import (
@@ -202,12 +204,62 @@ def evaluate_tally(tally: rules.Tally) -> tuple[rules.RuleResult, dict[str, str]
     return record, counterfactuals
 
 
-@transaction.atomic
+class _Deferred:
+    """What recompute() was asked for while deferred: everything, or these decisions."""
+
+    def __init__(self) -> None:
+        self.everything = False
+        self.scopes: list[QuerySet[Decision]] = []
+
+
+_deferred: contextvars.ContextVar[_Deferred | None] = contextvars.ContextVar(
+    "engine_deferred", default=None
+)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Recompute once, on leaving the block, whatever the block asked to recompute.
+
+    For writes of many records in one transaction (the record loader): each saved participant
+    asks the signals for a whole recompute and each position for its decision's, which on a
+    large record is a recompute per row; deferred, it is one. The scopes are evaluated on
+    leaving, so they see every row the block wrote. Nothing is recomputed if the block raises.
+    """
+    if _deferred.get() is not None:  # nested: the outer block recomputes
+        yield
+        return
+    pending = _Deferred()
+    token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    if pending.everything:
+        recompute()
+    elif pending.scopes:
+        ids = {pk for scope in pending.scopes for pk in scope.values_list("pk", flat=True)}
+        recompute(Decision.objects.filter(pk__in=ids))
+
+
 def recompute(decisions: QuerySet[Decision] | None = None) -> int:
     """Recompute outcomes (and their consequences) of `decisions`, all by default.
 
-    Returns how many decisions changed. Safe to run any number of times.
+    Returns how many decisions changed (0 inside `deferred()`, which recomputes on leaving).
+    Safe to run any number of times.
     """
+    pending = _deferred.get()
+    if pending is None:
+        return _recompute(decisions)
+    if decisions is None:
+        pending.everything = True
+    elif not pending.everything:
+        pending.scopes.append(decisions)
+    return 0
+
+
+@transaction.atomic
+def _recompute(decisions: QuerySet[Decision] | None) -> int:
     decisions = Decision.objects.all() if decisions is None else decisions
     # The stored JSON is read as text and decoded once per distinct value: decisions with the
     # same tally store the same explanation, and decoding each of 40,000 values took 0.5 s.

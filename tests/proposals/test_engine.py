@@ -497,3 +497,38 @@ def test_decisions_sharing_a_result_are_written_in_one_update_each_with_its_own(
             counterfactuals,
         )
     assert {d.outcome for d in Decision.objects.all()} == {ADOPTED, BLOCKED}
+
+
+def test_deferred_recomputes_once_on_leaving_with_every_change_made_inside(delegations):
+    decision = item_decision()
+    with engine.deferred():
+        PositionFactory(decision=decision, participant=delegations["RU"], stance=OBJECTION)
+        decision.refresh_from_db()
+        assert decision.outcome != BLOCKED  # asked for, not yet done
+        ParticipantFactory(code="ZZ")  # a whole recompute asked for too
+    decision.refresh_from_db()
+    decision.agenda_item.refresh_from_db()
+    assert (decision.outcome, decision.explanation["blocked_by"]) == (BLOCKED, ["RU"])
+    assert decision.agenda_item.removed_by == decision
+
+
+def test_deferred_recomputes_nothing_when_the_block_fails(delegations):
+    decision = item_decision()
+    decision.refresh_from_db()
+    before = decision.outcome
+    with pytest.raises(RuntimeError), transaction.atomic(), engine.deferred():
+        PositionFactory(decision=decision, participant=delegations["RU"], stance=OBJECTION)
+        raise RuntimeError("the load failed")
+    decision.refresh_from_db()
+    assert decision.outcome == before
+    assert not decision.positions.exists()
+
+
+def test_loading_the_record_recomputes_once_not_per_row(monkeypatch):
+    calls = []
+    real = engine._recompute
+    monkeypatch.setattr(engine, "_recompute", lambda decisions: calls.append(1) or real(decisions))
+    load_record()
+    assert len(calls) == 1
+    kasane = Decision.objects.get(slug=KASANE_ITEM)
+    assert kasane.outcome == BLOCKED and kasane.explanation["blocked_by"] == KASANE_OBJECTORS

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.db import connection
 from django.db.models import Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, ExtractYear
@@ -119,24 +120,12 @@ def co_objection_pairs(*, year: int | None = None, meeting: str | None = None) -
     """For every pair of participants (a < b by code), how many decisions both objected to:
     dicts of a, b and together, most often first. Two queries: the pairs, grouped by the
     database, and the participants' codes."""
-    queryset = Position.objects.objections().filter(
-        participant__isnull=False,
-        decision__positions__stance=OBJECTION,
-        # By id: comparing codes (or fetching them in the same query) joins the participants
-        # into each of the synthetic record's 190,000 pair rows before grouping, 3 to 100
-        # times slower than naming the 3,600 groups afterwards.
-        decision__positions__participant_id__gt=F("participant_id"),
-    )
+    decisions = None
     if year:
-        queryset = queryset.filter(decision__meeting__start_date__year=year)
+        decisions = Decision.objects.filter(meeting__start_date__year=year)
     if meeting:
-        queryset = queryset.filter(decision__meeting__slug=meeting)
-    rows = list(
-        # One position per participant and decision (a constraint): each pair row is a decision.
-        queryset.values_list("participant_id", "decision__positions__participant_id")
-        .annotate(together=Count("pk"))
-        .order_by()
-    )
+        decisions = (decisions or Decision.objects.all()).filter(meeting__slug=meeting)
+    rows = _objection_pair_counts(decisions)
     codes = dict(
         Participant.objects.filter(pk__in={pk for row in rows for pk in row[:2]}).values_list(
             "pk", "code"
@@ -147,6 +136,30 @@ def co_objection_pairs(*, year: int | None = None, meeting: str | None = None) -
         a, b = sorted((codes[first], codes[second]))
         pairs.append({"a": a, "b": b, "together": together})
     return sorted(pairs, key=lambda pair: (-pair["together"], pair["a"], pair["b"]))
+
+
+def _objection_pair_counts(decisions: QuerySet[Decision] | None) -> list[tuple[int, int, int]]:
+    """(participant id, other participant id with a greater id, decisions both objected to).
+
+    SQL of our own because the ORM can join positions to positions only through the decisions
+    table, which costs a fifth of the time here; grouping by ids, not codes, keeps the
+    participants out of the synthetic record's 190,000 pair rows (3 times faster). One position
+    per participant and decision (a constraint): each pair row is one decision."""
+    position = connection.ops.quote_name(Position._meta.db_table)
+    sql = (
+        f"SELECT a.participant_id, b.participant_id, COUNT(*) FROM {position} a "
+        f"JOIN {position} b ON b.decision_id = a.decision_id "
+        "AND b.participant_id > a.participant_id AND b.stance = %s "
+        "WHERE a.stance = %s AND a.participant_id IS NOT NULL"
+    )
+    params: list = [OBJECTION, OBJECTION]
+    if decisions is not None:
+        inner, inner_params = decisions.order_by().values("pk").query.sql_with_params()
+        sql += f" AND a.decision_id IN ({inner})"
+        params += list(inner_params)
+    with connection.cursor() as cursor:
+        cursor.execute(sql + " GROUP BY a.participant_id, b.participant_id", params)
+        return cursor.fetchall()
 
 
 def blocs(
@@ -166,10 +179,10 @@ def blocs(
         neighbours[pair["a"]].add(pair["b"])
         neighbours[pair["b"]].add(pair["a"])
         weights[frozenset((pair["a"], pair["b"]))] = pair["together"]
-    seen: set[str] = set()
-    groups = []
+    component: dict[str, int] = {}
+    members: list[set[str]] = []
     for start in sorted(neighbours):
-        if start in seen:
+        if start in component:
             continue
         group, frontier = set(), [start]
         while frontier:
@@ -177,9 +190,16 @@ def blocs(
             if code not in group:
                 group.add(code)
                 frontier.extend(neighbours[code] - group)
-        seen |= group
-        links = [n for key, n in weights.items() if key <= group]
-        groups.append({"members": sorted(group), "pairs": len(links), "strongest_link": max(links)})
+        for code in group:
+            component[code] = len(members)
+        members.append(group)
+    links: list[list[int]] = [[] for _ in members]
+    for key, n in weights.items():
+        links[component[next(iter(key))]].append(n)
+    groups = [
+        {"members": sorted(group), "pairs": len(found), "strongest_link": max(found)}
+        for group, found in zip(members, links, strict=True)
+    ]
     return sorted(groups, key=lambda g: (-len(g["members"]), g["members"]))
 
 

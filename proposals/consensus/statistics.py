@@ -120,12 +120,12 @@ def co_objection_pairs(*, year: int | None = None, meeting: str | None = None) -
     """For every pair of participants (a < b by code), how many decisions both objected to:
     dicts of a, b and together, most often first. Two queries: the pairs, grouped by the
     database, and the participants' codes."""
-    decisions = None
+    decisions = Decision.objects.all()
     if year:
-        decisions = Decision.objects.filter(meeting__start_date__year=year)
+        decisions = decisions.filter(meeting__start_date__year=year)
     if meeting:
-        decisions = (decisions or Decision.objects.all()).filter(meeting__slug=meeting)
-    rows = _objection_pair_counts(decisions)
+        decisions = decisions.filter(meeting__slug=meeting)
+    rows = _objection_pair_counts(decisions if year or meeting else None)
     codes = dict(
         Participant.objects.filter(pk__in={pk for row in rows for pk in row[:2]}).values_list(
             "pk", "code"

@@ -312,7 +312,15 @@ class SentLog:
         if not self.sent:
             self.oldest = time.monotonic()
         self.sent.append((delivery.pk, timezone.now()))
-        if len(self.sent) >= self.every or time.monotonic() - self.oldest >= self.RECORD_WITHIN:
+        if len(self.sent) >= self.every:
+            self.flush()
+        else:
+            self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        """Record what was sent RECORD_WITHIN ago or more; called before each send too, so a
+        slow send never holds earlier ones unrecorded."""
+        if self.sent and time.monotonic() - self.oldest >= self.RECORD_WITHIN:
             self.flush()
 
     def flush(self) -> None:
@@ -345,6 +353,7 @@ class EmailSender:
         self.log = SentLog()
 
     def send(self, delivery: Delivery) -> str:
+        self.log.flush_if_due()
         try:
             if self.connection is None:
                 self.connection = get_connection()

@@ -133,6 +133,13 @@ def test_sent_emails_are_recorded_a_few_at_a_time_and_never_over_a_sweep_that_to
     log.add(rows[3])
     assert event.deliveries.get(pk=rows[3].pk).status == Status.SENT
 
+    log.RECORD_WITHIN = 3600
+    log.add(rows[4])
+    assert event.deliveries.get(pk=rows[4].pk).status == Status.SENDING
+    log.RECORD_WITHIN = 0  # time's up by the next send, which records it before it starts
+    log.flush_if_due()
+    assert event.deliveries.get(pk=rows[4].pk).status == Status.SENT
+
 
 def test_an_email_failing_to_send_records_the_sends_before_it_first(mailoutbox, monkeypatch):
     subscribe(3)

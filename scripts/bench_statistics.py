@@ -32,6 +32,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.db import connection  # noqa: E402
+from django.db.models import Count  # noqa: E402
 
 from participants.models import Participant  # noqa: E402
 from proposals.consensus import statistics  # noqa: E402
@@ -51,7 +52,7 @@ def selectors() -> dict[str, object]:
     busiest = (
         Participant.objects.filter(positions__stance=Position.Stance.OBJECTION)
         .values_list("code", flat=True)
-        .annotate(n=statistics.Count("positions"))
+        .annotate(n=Count("positions"))
         .order_by("-n")
         .first()
     )

@@ -126,16 +126,17 @@ def co_objection_pairs(*, year: int | None = None, meeting: str | None = None) -
     if meeting:
         decisions = decisions.filter(meeting__slug=meeting)
     rows = _objection_pair_counts(decisions if year or meeting else None)
-    codes = dict(
-        Participant.objects.filter(pk__in={pk for row in rows for pk in row[:2]}).values_list(
-            "pk", "code"
-        )
-    )
+    codes = _participant_codes({pk for row in rows for pk in row[:2]})
     pairs = []
     for first, second, together in rows:
         a, b = sorted((codes[first], codes[second]))
         pairs.append({"a": a, "b": b, "together": together})
     return sorted(pairs, key=lambda pair: (-pair["together"], pair["a"], pair["b"]))
+
+
+def _participant_codes(ids: set[int]) -> dict[int, str]:
+    """ISO codes of the participants named by id in aggregate rows, in one query."""
+    return dict(Participant.objects.filter(pk__in=ids).values_list("pk", "code"))
 
 
 def _objection_pair_counts(decisions: QuerySet[Decision] | None) -> list[tuple[int, int, int]]:
@@ -279,11 +280,7 @@ def objections_per_participant_year() -> list[dict]:
         .annotate(objections=Count("pk"))
         .order_by()
     )
-    codes = dict(
-        Participant.objects.filter(pk__in={row["participant_id"] for row in rows}).values_list(
-            "pk", "code"
-        )
-    )
+    codes = _participant_codes({row["participant_id"] for row in rows})
     named = [
         {
             "participant__code": codes[row["participant_id"]],

@@ -181,6 +181,15 @@ def item_decision(**kwargs) -> Decision:
     return DecisionFactory(on_agenda_item=True, **{"positions_complete": True, **kwargs})
 
 
+def agenda_decisions(n: int) -> list[Decision]:
+    """`n` decisions on agenda items of one meeting, each with a complete record."""
+    meeting = MeetingFactory()
+    return [
+        item_decision(meeting=meeting, agenda_item=AgendaItemFactory(meeting=meeting))
+        for _ in range(n)
+    ]
+
+
 def test_recomputing_again_changes_and_writes_nothing(delegations, django_assert_num_queries):
     for _ in range(3):
         decision = item_decision()
@@ -393,11 +402,7 @@ def test_a_decision_with_no_date_counts_nobody_and_decides_nothing(delegations):
 
 
 def test_tallies_take_a_fixed_number_of_queries(delegations, django_assert_num_queries):
-    meeting = MeetingFactory()
-    decisions = [
-        item_decision(meeting=meeting, agenda_item=AgendaItemFactory(meeting=meeting))
-        for _ in range(30)
-    ]
+    decisions = agenda_decisions(30)
     observer = ObserverFactory()
     # Written in bulk, without signals: the tally reads the positions as they are.
     Position.objects.bulk_create(
@@ -454,11 +459,7 @@ def test_decisions_sharing_a_result_are_written_in_one_update_each_with_its_own(
     delegations, django_assert_num_queries
 ):
     """The write sends each distinct result once; every decision must still get its own."""
-    meeting = MeetingFactory()
-    decisions = [
-        item_decision(meeting=meeting, agenda_item=AgendaItemFactory(meeting=meeting))
-        for _ in range(12)
-    ]
+    decisions = agenda_decisions(12)
     observer = ObserverFactory()
     # Four kinds of tally, three decisions each, interleaved so that neighbours differ.
     Position.objects.bulk_create(

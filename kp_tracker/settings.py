@@ -41,6 +41,22 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, not {raw!r}.") from exc
 
 
+def env_float(name: str, default: float) -> float:
+    raw = env_str(name, str(default))
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}.") from exc
+
+
+def _redis_database(url: str, number: int) -> str:
+    """The same Redis server as `url`, database `number` (redis://host:port/0 -> .../1)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{number}"))
+
+
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
@@ -195,6 +211,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # every 2N tasks, and kp_tracker/celery.py applies CONN_MAX_AGE and health checks per task.
 CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 100)
 CELERY_TIMEZONE = TIME_ZONE
+
+# The cache: rendered public pages (sources/pages.py) and the API's throttle counts. Shared by
+# every process and machine through Redis wherever there is one, in its own database so that
+# clearing the cache never touches Celery's queues; the embedded default keeps it in memory.
+# A Redis outage must not stop edits or pages: django-redis then answers every cache call as a
+# miss (IGNORE_EXCEPTIONS, logged) and pages are rendered from the database, after at most the
+# socket timeouts below.
+CACHE_URL = env_str("CACHE_URL", _redis_database(REDIS_URL, 1) if REDIS_URL else "")
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "kp",
+            "OPTIONS": {
+                "IGNORE_EXCEPTIONS": True,
+                "SOCKET_CONNECT_TIMEOUT": env_float("CACHE_CONNECT_TIMEOUT", 0.5),
+                "SOCKET_TIMEOUT": env_float("CACHE_TIMEOUT", 0.5),
+            },
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# How long a rendered public page is kept at all, current or not (sources/pages.py).
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 24 * 60 * 60)
+# How long, at most, a page found out of date after a write is served as it was while a Celery
+# worker renders it again; past that it is rendered in the request.
+PAGE_STALE_SECONDS = env_int("PAGE_STALE_SECONDS", 30)
 # Celery beat (the `beat` service in docker-compose.yml): the notifications' periodic jobs.
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueues what was not delivered: events whose enqueue failed, lost task messages,

@@ -38,6 +38,7 @@ from participants.models import Observer, Participant, ParticipantStatus
 from proposals.consensus import engine
 from proposals.models import Decision, Letter, Position, Proposal
 from sources.models import DatePrecision, Source
+from sources.pages import record_changed
 
 PREFIX = "synthetic-"
 PARTICIPANT_NAME_PREFIX = "Synthetic participant"
@@ -270,6 +271,7 @@ def generate(
         if use_copy is None:
             use_copy = connection.vendor == "postgresql"
         report.counts = _Generator(sizes, seed, bars, use_copy).run()
+        record_changed()  # bulk_create announces no write to the page cache
         # The deferred foreign-key checks of every row run at commit.
         bar = bars.task("commit", 1)
     bar.finish()
@@ -1021,6 +1023,7 @@ def flush(*, progress: TextIO | None = None, recompute: bool = True) -> dict[str
         deleted["participants"] = _delete_with_links(Participant, participants)
         deleted["observers"] = _delete_with_links(Observer, observers)
         _raw_delete(Source.objects.filter(key=SOURCE_KEY))
+        record_changed()  # nor do raw deletes
         if recompute:
             with muted(engine.outcomes_changed):
                 engine.recompute()

@@ -96,3 +96,32 @@ class Sourced(Versioned):
 
     class Meta:
         abstract = True
+
+
+class RecordVersion(models.Model):
+    """The record's current version: one row whose token every write to the record replaces.
+
+    Rendered pages are kept under the token they were rendered at (`sources.pages`), so a page
+    whose token is not the current one is out of date. The row is written in the writing
+    transaction itself, so the new token and the new rows become visible together: no reader
+    can see the new token with the old rows. Only `sources.pages` writes it, by UPDATE, never by
+    save(), which would announce a write to the record and replace the token again.
+    """
+
+    SINGLETON = 1
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON, editable=False)
+    token = models.CharField(max_length=32)
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(id=1),
+                name="record_version_single_row",
+                violation_error_message="The record has one version row.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"record version {self.token} of {self.changed_at:%Y-%m-%d %H:%M:%S}"

@@ -9,18 +9,24 @@ prefetched by their selectors.
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
+from django.db import connection
 from django.db.models.signals import m2m_changed, post_delete, post_save
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.urls import Resolver404, resolve
+from django.utils import timezone
 
-from sources.models import Source
+from sources.models import RecordVersion, Source
 
 # The API's base path, by the patterns of kp_tracker/api_urls.py (/api/v1/meetings/<slug>/, ...).
 API_BASE = "/api/v1/"
@@ -100,40 +106,61 @@ def paginate(request: HttpRequest, items, per_page: int = PAGE_SIZE) -> Page:
 # The page cache ---------------------------------------------------------------------------------
 #
 # Public pages are the same for every visitor (no user, session or form token on them), and the
-# record changes rarely, so a rendered page is kept and served again until the record changes.
-# Every cached page is keyed by the record's current version, a random token in the cache that
-# any write to the record's models replaces.
+# record changes rarely, so a rendered page is kept, in the shared cache (settings.CACHES), with
+# the record's version it was rendered at, and served again while that version is current.
 #
-# With a cache shared by all processes (Redis) an edit anywhere invalidates every page at once.
-# With Django's default per-process memory cache, a process sees its own writes at once and
-# other processes' (another worker, a Celery task, a management command) within
-# PAGE_CACHE_SECONDS, the longest any page is kept. The same bound covers the one race left: in
-# a threaded server, a page rendered by one thread from rows another thread is changing, inside
-# a transaction not yet committed, could be kept under the new token. (Bumping the token again
-# on commit would close it, at the price of an on-commit callback per write, which the
-# notifications' tests, counting their own callbacks, do not expect; gunicorn's sync workers,
-# as deployed, serve one request at a time, so the race does not arise there.)
-PAGE_CACHE_SECONDS = 60
-VERSION_KEY = "pages:record-version"
+# The version is a token in one database row (`RecordVersion`), replaced by every write to the
+# record's models inside the writing transaction: a page is never kept as current with rows
+# older than its token, whichever process or machine wrote them, and a lost cache (a Redis
+# restart or outage) can never make an old page look current.
+#
+# After a write every kept page is out of date. Rendering it again costs tens to hundreds of
+# milliseconds on a large record, so the visitor who finds it out of date is not made to wait:
+# they get the copy kept before the write, and a Celery task renders the page again in the
+# background (stale-while-revalidate, as HTTP caches do, RFC 5861); the next visitor gets the
+# new page. The old copy is served for PAGE_STALE_SECONDS at most after the first visitor found
+# it out of date: if no worker has rendered it by then, the page is rendered in the request.
+# It is never served when the new one cannot be rendered in the background (Celery eager, as in
+# `make run`) nor to someone logged in, so an editor always sees their change at once.
+# (PAGE_CACHE_SECONDS and PAGE_STALE_SECONDS are read from settings per request, so tests can
+# change them; PAGE_STALE_SECONDS = 0 never serves an out-of-date copy.)
 RECORD_APPS = frozenset({"sources", "participants", "meetings", "proposals"})
+# Set on the request a refresh task renders: render and keep, whatever is kept now.
+_REFRESHING = "_page_cache_refreshing"
+# One indexed read of one row, run on every page view: raw SQL spares the ORM's compilation,
+# a third of the read's cost.
+_SELECT_VERSION = (
+    f"SELECT token FROM {RecordVersion._meta.db_table} WHERE id = {RecordVersion.SINGLETON}"
+)
+
+logger = logging.getLogger(__name__)
 
 
 def record_version() -> str:
-    version = cache.get(VERSION_KEY)
-    if version is None:
-        version = uuid.uuid4().hex
-        cache.add(VERSION_KEY, version, None)
-        version = cache.get(VERSION_KEY, version)
-    return version
+    """The record's current version token."""
+    with connection.cursor() as cursor:
+        cursor.execute(_SELECT_VERSION)
+        row = cursor.fetchone()
+    # A database emptied by `flush` (as transactional tests do) has lost the row.
+    return row[0] if row is not None else record_changed()
 
 
-def record_changed() -> None:
-    """Forget every cached page, by moving the record to a new version."""
-    cache.set(VERSION_KEY, uuid.uuid4().hex, None)
+def record_changed() -> str:
+    """Move the record to a new version, in the current transaction; every kept page is then out
+    of date. Returns the new token."""
+    token, now = uuid.uuid4().hex, timezone.now()
+    if not RecordVersion.objects.filter(pk=RecordVersion.SINGLETON).update(
+        token=token, changed_at=now
+    ):
+        RecordVersion.objects.bulk_create(
+            [RecordVersion(pk=RecordVersion.SINGLETON, token=token, changed_at=now)],
+            ignore_conflicts=True,
+        )
+    return token
 
 
-def _model_written(sender, **kwargs) -> None:
-    if sender._meta.app_label in RECORD_APPS:
+def _model_written(sender, raw=False, **kwargs) -> None:
+    if sender._meta.app_label in RECORD_APPS and sender is not RecordVersion:
         record_changed()
 
 
@@ -141,30 +168,103 @@ for _signal in (post_save, post_delete, m2m_changed):
     _signal.connect(_model_written, dispatch_uid=f"pages-cache-{_signal!r}")
 
 
-def cached_page(view: Callable) -> Callable:
-    """Serve a GET of this view from the page cache while the record has not changed.
+def _page_key(path: str) -> str:
+    return "pages:" + hashlib.sha256(path.encode()).hexdigest()
 
-    Only complete 200 responses are kept: their body, content type and, for downloads, their
-    Content-Disposition.
-    """
+
+def _kept_response(kept: tuple, state: str) -> HttpResponse:
+    _version, content, content_type, disposition = kept
+    response = HttpResponse(content, content_type=content_type)
+    if disposition:
+        response["Content-Disposition"] = disposition
+    response["X-Page-Cache"] = state
+    return response
+
+
+def _refresh_in_background(request: HttpRequest, key: str) -> bool:
+    """Whether the out-of-date copy kept under `key` may be served while a Celery task renders
+    the page again; asks for that rendering when nobody has yet."""
+    from sources.tasks import refresh_page
+
+    if (
+        settings.PAGE_STALE_SECONDS <= 0
+        or refresh_page.app.conf.task_always_eager
+        or settings.SESSION_COOKIE_NAME in request.COOKIES
+    ):
+        return False
+    claim, now = f"{key}:refresh", time.time()
+    if cache.add(claim, now, settings.PAGE_CACHE_SECONDS):
+        try:
+            # No retries: with the broker down the visitor gets the page rendered now instead.
+            refresh_page.apply_async((request.get_full_path(),), retry=False)
+        except Exception:
+            logger.warning("Could not ask for a page's refresh; rendering it now.", exc_info=True)
+            cache.delete(claim)
+            return False
+        return True
+    claimed_at = cache.get(claim)
+    return claimed_at is not None and now - claimed_at < settings.PAGE_STALE_SECONDS
+
+
+def cached_page(view: Callable) -> Callable:
+    """Serve a GET of this view from the page cache (see above). Only complete 200 responses are
+    kept: their body, content type and, for downloads, their Content-Disposition. The
+    X-Page-Cache header says how the response was made: hit, stale or miss (rendered)."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
             return view(request, *args, **kwargs)
-        path = request.get_full_path()
-        key = "pages:" + hashlib.sha256(f"{record_version()}|{path}".encode()).hexdigest()
+        refreshing = getattr(request, _REFRESHING, False)
+        key = _page_key(request.get_full_path())
+        version = record_version()
         kept = cache.get(key)
         if kept is not None:
-            content, content_type, disposition = kept
-            response = HttpResponse(content, content_type=content_type)
-            if disposition:
-                response["Content-Disposition"] = disposition
-            return response
-        response = view(request, *args, **kwargs)
+            if kept[0] == version:  # current (for a refresh: someone rendered it meanwhile)
+                return _kept_response(kept, "hit")
+            if not refreshing and _refresh_in_background(request, key):
+                return _kept_response(kept, "stale")
+        try:
+            response = view(request, *args, **kwargs)
+        except Http404:
+            if kept is not None:  # the page is gone since it was kept: forget it
+                cache.delete_many([key, f"{key}:refresh"])
+            raise
         if response.status_code == 200 and not response.streaming:
-            kept = (response.content, response["Content-Type"], response.get("Content-Disposition"))
-            cache.set(key, kept, PAGE_CACHE_SECONDS)
+            content_type, disposition = (
+                response["Content-Type"],
+                response.get("Content-Disposition"),
+            )
+            cache.set(
+                key,
+                (version, response.content, content_type, disposition),
+                settings.PAGE_CACHE_SECONDS,
+            )
+            if kept is not None:
+                cache.delete(f"{key}:refresh")
+        elif kept is not None:  # it no longer renders (an error): forget the kept copy
+            cache.delete_many([key, f"{key}:refresh"])
+        response["X-Page-Cache"] = "miss"
         return response
 
     return wrapper
+
+
+def refresh(path: str) -> None:
+    """Render the page at `path` (a path and query string, as `request.get_full_path()` gives
+    it) and keep it, as the request that found it out of date would have."""
+    split = urlsplit(path)
+    try:
+        match = resolve(unquote(split.path))
+    except Resolver404:
+        return
+    request = HttpRequest()
+    request.method = "GET"
+    request.path = request.path_info = unquote(split.path)
+    request.META = {"QUERY_STRING": split.query, "SERVER_NAME": "refresh", "SERVER_PORT": "80"}
+    request.GET = QueryDict(split.query)
+    setattr(request, _REFRESHING, True)
+    try:
+        match.func(request, *match.args, **match.kwargs)
+    except Http404:
+        pass  # gone since it was kept; the wrapper has forgotten it

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core.cache import cache
 from django.test import Client
 
 from kp_tracker.groups import EDITOR_GROUP, VIEWER_GROUP
@@ -13,6 +14,23 @@ def _no_collectstatic_needed(settings):
     # as on a fresh checkout before collectstatic. In autorefresh mode it looks files up per
     # request instead, which is all the tests need.
     settings.WHITENOISE_AUTOREFRESH = True
+
+
+@pytest.fixture(autouse=True)
+def _pages_never_stale(settings):
+    """Outside the page cache's own tests, a page read after a write shows the write: no test
+    runs a worker to render out-of-date pages again (tests/pages/test_cache.py does)."""
+    settings.PAGE_STALE_SECONDS = 0
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """The cache (Redis, shared with worker processes) outlives each test's rolled-back
+    transaction: without emptying it, a test would be served pages rendered from another
+    test's rows, or inherit its throttle counts."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 def _secretariat_client(django_user_model, group_name: str) -> Client:

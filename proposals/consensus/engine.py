@@ -35,6 +35,7 @@ from meetings.models import AgendaItem, Attendance, Meeting
 from participants.models import Participant, standing_q
 from proposals.consensus import rules
 from proposals.models import Decision, Position, Proposal
+from sources.pages import record_changed
 
 BATCH = 2000
 COUNTED_STANCES = (Position.Stance.SUPPORT, Position.Stance.OBJECTION, Position.Stance.ABSTENTION)
@@ -290,6 +291,8 @@ def _recompute(decisions: QuerySet[Decision] | None) -> int:
             changed.append((pk, record.outcome, record.explanation, counterfactuals))
     _write_outcomes(changed)
     if changed:
+        # Written by UPDATE, which no post_save announces: the kept pages are out of date.
+        record_changed()
         # When every decision changed (a first computation), name them by their queryset rather
         # than by 20,000 ids, which cost seconds to compile into each of the consequences' queries.
         if len(changed) == len(current):

@@ -8,7 +8,6 @@ import string
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -31,9 +30,6 @@ def _unthrottled(settings):
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": None},
     }
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture(scope="module")

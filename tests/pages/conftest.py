@@ -13,7 +13,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 from contextlib import contextmanager
 
 import pytest
-from django.core.cache import cache
 from django.db import transaction
 from django.test import override_settings
 
@@ -79,12 +78,3 @@ def _whitenoise_autorefresh():
 @pytest.fixture(scope="session")
 def live_server(_whitenoise_autorefresh, live_server):
     return live_server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_page_cache():
-    """Pages are cached until the record changes; a rolled-back test changes it without a
-    trace, so every test starts with an empty cache."""
-    cache.clear()
-    yield
-    cache.clear()

@@ -477,10 +477,11 @@ def test_decisions_sharing_a_result_are_written_in_one_update_each_with_its_own(
     Decision.objects.update(outcome=UNDETERMINED, explanation={}, counterfactuals={})
 
     # SAVEPOINT; the stored outcomes; the 7 queries of the tally; one UPDATE of the decisions;
-    # the consequences' 5 UPDATEs (removed items, proposals adopted and not adopted, communiques
-    # adopted and not); the notifications' receiver of `outcomes_changed` (the decisions, one
-    # INSERT of their events); RELEASE SAVEPOINT.
-    with django_assert_num_queries(18) as captured:
+    # one of the record's version (the page cache); the consequences' 5 UPDATEs (removed items,
+    # proposals adopted and not adopted, communiques adopted and not); the notifications'
+    # receiver of `outcomes_changed` (the decisions, one INSERT of their events); RELEASE
+    # SAVEPOINT.
+    with django_assert_num_queries(19) as captured:
         assert engine.recompute() == 12
     decision_writes = [
         q["sql"]

@@ -240,3 +240,24 @@ def test_a_page_gone_since_it_was_kept_is_forgotten(client, record, stale_while_
 def test_a_refresh_of_an_unknown_path_does_nothing(record):
     pages.refresh("/no/such/page/")
     assert cache.get(pages._page_key("/no/such/page/")) is None
+
+
+# --- A Redis outage -------------------------------------------------------------------------
+
+
+def test_with_the_cache_down_pages_render_edits_save_and_the_api_answers(client, record, settings):
+    from tests.notifications.conftest import free_port
+
+    settings.CACHES = {
+        "default": {
+            **django_settings.CACHES["default"],
+            "LOCATION": f"redis://127.0.0.1:{free_port()}/1",  # nothing listens there
+        }
+    }
+    assert client.get(URL)["X-Page-Cache"] == "miss"
+    rename_letter("The KP Chair calls it an impasse")
+    response = client.get(URL)
+    assert response["X-Page-Cache"] == "miss"
+    assert "calls it an impasse" in response.content.decode()
+    # The API's throttle counts in the same cache.
+    assert client.get("/api/v1/letters/").status_code == 200

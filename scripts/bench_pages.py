@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +40,7 @@ import django  # noqa: E402
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from django.core.cache import cache  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Count, Q  # noqa: E402
 from django.http import HttpResponse  # noqa: E402
@@ -136,9 +138,9 @@ class TestClientFetcher:
     def __init__(self) -> None:
         self.client = Client()
 
-    def __call__(self, url: str) -> tuple[int, int]:
+    def __call__(self, url: str) -> tuple[int, int, str | None]:
         response = self.client.get(url)
-        return response.status_code, len(response.content)
+        return response.status_code, len(response.content), response.get("X-Page-Cache")
 
     def close(self) -> None:
         pass
@@ -179,10 +181,10 @@ class GunicornFetcher:
                     raise
                 time.sleep(0.2)
 
-    def __call__(self, url: str) -> tuple[int, int]:
+    def __call__(self, url: str) -> tuple[int, int, str | None]:
         self.connection.request("GET", url, headers={"Host": "127.0.0.1"})
         response = self.connection.getresponse()
-        return response.status, len(response.read())
+        return response.status, len(response.read()), response.getheader("X-Page-Cache")
 
     def close(self) -> None:
         self.server.terminate()
@@ -201,33 +203,48 @@ if os.environ.get("BENCH_PAGES_URLCONF"):
     application = _wsgi()
 
 
-def measure(fetch, url: str, runs: int, *, cold: bool, warmup: int = 3) -> dict:
+COLD, WARM, AFTER_WRITE = "cold", "warm", "after a write"
+# The page cache is shared (Redis) and outlives a run: cold paths are new to every run.
+RUN = uuid.uuid4().hex[:8]
+# The page cache's answer each mode is meant to measure (the X-Page-Cache header).
+EXPECTED = {COLD: "miss", WARM: "hit", AFTER_WRITE: "stale"}
+
+
+def measure(fetch, url: str, runs: int, *, mode: str, warmup: int = 3) -> dict:
     """Median and 90th percentile of `runs` requests of `url`, each run beside a request of the
     floor, so that both see the same moment of a shared machine; the ratio is of the medians.
 
     Cold: every request has a path of its own (an ignored `_bench` parameter), so the page
-    cache never answers and each is rendered. Warm: the same path each time, answered from the
-    page cache after the first."""
+    cache never answers and each is rendered: what a page nobody has asked for costs. Warm: the
+    same path each time, answered from the page cache after the first. After a write: before
+    each request the record's version moves, as every write moves it, so the kept page is out
+    of date; the request gets the kept copy while the worker renders the page again, and the
+    next write waits until it has (writes are far apart next to renderings)."""
 
     def path(n: int) -> str:
-        if not cold:
+        if mode != COLD:
             return url
-        return f"{url}{'&' if '?' in url else '?'}_bench={n}"
+        return f"{url}{'&' if '?' in url else '?'}_bench={RUN}-{n}"
 
     size = 0
     for n in range(warmup):
-        status, size = fetch(path(-1 - n))
+        status, size, _ = fetch(path(-1 - n))
         if status != 200:
             raise SystemExit(f"{url} answered {status}")
         fetch(FLOOR)
-    timings, floors = [], []
+    timings, floors, unexpected = [], [], 0
     for n in range(runs):
+        if mode == AFTER_WRITE:
+            record_changed()
         started = time.perf_counter()
         fetch(FLOOR)
         between = time.perf_counter()
-        fetch(path(n))
+        _, _, state = fetch(path(n))
         floors.append((between - started) * 1000)
         timings.append((time.perf_counter() - between) * 1000)
+        unexpected += state != EXPECTED[mode]
+        if mode == AFTER_WRITE:
+            _wait_for_the_worker(fetch, url)
     median, floor_median = statistics.median(timings), statistics.median(floors)
     return {
         "median": median,
@@ -235,7 +252,41 @@ def measure(fetch, url: str, runs: int, *, cold: bool, warmup: int = 3) -> dict:
         "floor": floor_median,
         "ratio": median / floor_median,
         "size": size,
+        "unexpected": unexpected,
     }
+
+
+def _wait_for_the_worker(fetch, url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while fetch(url)[2] != "hit":
+        if time.monotonic() > deadline:
+            raise SystemExit(f"No worker rendered {url} again within {timeout} s.")
+        time.sleep(0.02)
+
+
+class CeleryWorker:
+    """A `celery worker` (solo pool, as one worker process of a deployment) on the same
+    database and Redis, which renders the pages found out of date."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "celery"),
+                "-A",
+                "kp_tracker",
+                "worker",
+                "--pool=solo",
+                "--without-mingle",
+                "--without-gossip",
+                "--loglevel=WARNING",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "DJANGO_SETTINGS_MODULE": "kp_tracker.settings"},
+        )
+
+    def close(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -243,11 +294,17 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
 
 
+def record_changed() -> None:
+    from sources.pages import record_changed as move_the_version
+
+    move_the_version()
+
+
 def queries(url: str) -> int:
     """Queries of one rendering (a path the page cache has not seen)."""
     client = Client()
     with CaptureQueriesContext(connection) as captured:
-        client.get(f"{url}{'&' if '?' in url else '?'}_bench=queries")
+        client.get(f"{url}{'&' if '?' in url else '?'}_bench={RUN}-queries")
     return len(captured.captured_queries)
 
 
@@ -286,6 +343,10 @@ def main() -> None:
         call_command("generate_synthetic_record", "--no-progress")
 
     urls = page_urls()
+    if not settings.CELERY_BROKER_URL.startswith("redis"):
+        raise SystemExit("bench_pages: set REDIS_URL; the pages after a write need a worker.")
+    cache.clear()  # pages kept by an earlier run, at an earlier version of the record
+    worker = CeleryWorker()
     with override_settings(ROOT_URLCONF=__name__):
         fetch = GunicornFetcher() if args.gunicorn else TestClientFetcher()
         try:
@@ -295,47 +356,57 @@ def main() -> None:
             print(f"# {datetime.date.today():%d %B %Y}: {header}", file=sys.stderr)
             rows, floors = [], []
             for name, url in urls:
-                stats = measure(fetch, url, args.runs, cold=True)
-                warm = measure(fetch, url, args.runs, cold=False)
-                stats["warm"], stats["warm_ratio"] = warm["median"], warm["ratio"]
-                stats["warm_floor"] = warm["floor"]
+                stats = {mode: measure(fetch, url, args.runs, mode=mode) for mode in EXPECTED}
                 stats["queries"] = queries(url)
-                floors += [stats["floor"], warm["floor"]]
+                floors += [stats[mode]["floor"] for mode in EXPECTED]
                 rows.append((name, url, stats))
                 print(
-                    f"{name:28} cold {stats['median']:8.2f} ms {stats['ratio']:6.1f}x   "
-                    f"cached {stats['warm']:6.2f} ms {stats['warm_ratio']:4.1f}x  "
-                    f"(floor {stats['floor']:.2f}/{warm['floor']:.2f} ms)  "
-                    f"{stats['queries']:3d} queries  {url}",
+                    f"{name:26} "
+                    + "  ".join(
+                        f"{mode} {stats[mode]['median']:7.2f} ms {stats[mode]['ratio']:5.1f}x"
+                        + (
+                            f" ({stats[mode]['unexpected']} not {EXPECTED[mode]})"
+                            if stats[mode]["unexpected"]
+                            else ""
+                        )
+                        for mode in EXPECTED
+                    )
+                    + f"  {stats['queries']:3d} queries  {url}",
                     file=sys.stderr,
                 )
-            floor_stats = {"median": statistics.median(floors)}
         finally:
             fetch.close()
-    print(f"{'floor':28} {floor_stats['median']:8.2f} ms", file=sys.stderr)
-    cold_within = sum(1 for _, _, s in rows if s["ratio"] <= 3)
-    warm_within = sum(1 for _, _, s in rows if s["warm_ratio"] <= 3)
+            worker.close()
+    floor_median = statistics.median(floors)
+    print(f"{'floor':26} {floor_median:7.2f} ms", file=sys.stderr)
+    within = {
+        mode: sum(1 for _, _, s in rows if s[mode]["ratio"] <= 3 and not s[mode]["unexpected"])
+        for mode in EXPECTED
+    }
     summary = (
-        f"Within 3x of the floor: {warm_within} of {len(rows)} pages served from the page cache, "
-        f"{cold_within} of {len(rows)} rendered afresh."
+        f"Within 3x of the floor: {within[WARM]} of {len(rows)} pages served current from the "
+        f"page cache, {within[AFTER_WRITE]} of {len(rows)} right after a write, "
+        f"{within[COLD]} of {len(rows)} rendered for a path nobody had asked for."
     )
     print(summary, file=sys.stderr)
     if args.markdown:
         print(f"Measured {datetime.date.today():%d %B %Y}: {header}.\n")
         print(
             "Floor (bare template view), measured beside each page: median of the medians "
-            f"{floor_stats['median']:.2f} ms.\n"
+            f"{floor_median:.2f} ms.\n"
         )
         print(
-            "| Page | URL | Rendered: median ms | 90th pct | x floor | Cached: median ms "
-            "| x floor | Queries | KB |"
+            "| Page | URL | Cached: median ms | x floor | After a write: median ms | 90th pct "
+            "| x floor | Cold: median ms | 90th pct | x floor | Queries | KB |"
         )
-        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, url, s in rows:
+            warm, after, cold = s[WARM], s[AFTER_WRITE], s[COLD]
             print(
-                f"| {name} | `{url}` | {s['median']:.1f} | {s['p90']:.1f} | {s['ratio']:.0f} "
-                f"| {s['warm']:.2f} | {s['warm_ratio']:.1f} | {s['queries']} "
-                f"| {s['size'] / 1024:.0f} |"
+                f"| {name} | `{url}` | {warm['median']:.2f} | {warm['ratio']:.1f} "
+                f"| {after['median']:.2f} | {after['p90']:.2f} | {after['ratio']:.1f} "
+                f"| {cold['median']:.1f} | {cold['p90']:.1f} | {cold['ratio']:.0f} "
+                f"| {s['queries']} | {cold['size'] / 1024:.0f} |"
             )
         print(f"\n{summary}")
 

@@ -172,18 +172,42 @@ def _page_key(path: str) -> str:
     return "pages:" + hashlib.sha256(path.encode()).hexdigest()
 
 
-def _kept_response(kept: tuple, state: str) -> HttpResponse:
+class _KeptResponse(HttpResponse):
+    """A kept page. Served out of date, it asks for the page's rendering on close(), which the
+    WSGI server calls once the response is sent: the visitor does not wait for the broker."""
+
+    refresh_path: str | None = None
+    refresh_claim: str | None = None
+
+    def close(self) -> None:
+        super().close()
+        if self.refresh_path is None:
+            return
+        from sources.tasks import refresh_page
+
+        try:
+            # No retries: a visitor is waiting on this connection for their next request.
+            refresh_page.apply_async((self.refresh_path,), retry=False)
+        except Exception:
+            # Nobody will render it: mark the claim as long expired, so the next visitor gets
+            # the page rendered in the request rather than this copy again.
+            logger.warning("Could not ask for a page's refresh.", exc_info=True)
+            cache.set(self.refresh_claim, 0.0, settings.PAGE_CACHE_SECONDS)
+
+
+def _kept_response(kept: tuple, state: str) -> _KeptResponse:
     _version, content, content_type, disposition = kept
-    response = HttpResponse(content, content_type=content_type)
+    response = _KeptResponse(content, content_type=content_type)
     if disposition:
         response["Content-Disposition"] = disposition
     response["X-Page-Cache"] = state
     return response
 
 
-def _refresh_in_background(request: HttpRequest, key: str) -> bool:
-    """Whether the out-of-date copy kept under `key` may be served while a Celery task renders
-    the page again; asks for that rendering when nobody has yet."""
+def _stale_response(request: HttpRequest, key: str, kept: tuple) -> _KeptResponse | None:
+    """The out-of-date copy kept under `key`, when it may be served while a Celery worker
+    renders the page again (asked for by the first visitor to find it out of date); None when
+    the page is to be rendered in this request."""
     from sources.tasks import refresh_page
 
     if (
@@ -191,19 +215,16 @@ def _refresh_in_background(request: HttpRequest, key: str) -> bool:
         or refresh_page.app.conf.task_always_eager
         or settings.SESSION_COOKIE_NAME in request.COOKIES
     ):
-        return False
+        return None
     claim, now = f"{key}:refresh", time.time()
     if cache.add(claim, now, settings.PAGE_CACHE_SECONDS):
-        try:
-            # No retries: with the broker down the visitor gets the page rendered now instead.
-            refresh_page.apply_async((request.get_full_path(),), retry=False)
-        except Exception:
-            logger.warning("Could not ask for a page's refresh; rendering it now.", exc_info=True)
-            cache.delete(claim)
-            return False
-        return True
+        response = _kept_response(kept, "stale")
+        response.refresh_path, response.refresh_claim = request.get_full_path(), claim
+        return response
     claimed_at = cache.get(claim)
-    return claimed_at is not None and now - claimed_at < settings.PAGE_STALE_SECONDS
+    if claimed_at is not None and now - claimed_at < settings.PAGE_STALE_SECONDS:
+        return _kept_response(kept, "stale")
+    return None
 
 
 def cached_page(view: Callable) -> Callable:
@@ -222,8 +243,9 @@ def cached_page(view: Callable) -> Callable:
         if kept is not None:
             if kept[0] == version:  # current (for a refresh: someone rendered it meanwhile)
                 return _kept_response(kept, "hit")
-            if not refreshing and _refresh_in_background(request, key):
-                return _kept_response(kept, "stale")
+            stale = None if refreshing else _stale_response(request, key, kept)
+            if stale is not None:
+                return stale
         try:
             response = view(request, *args, **kwargs)
         except Http404:

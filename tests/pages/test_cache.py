@@ -205,6 +205,26 @@ def test_a_stale_copy_is_served_for_page_stale_seconds_at_most(
     assert client.get(URL)["X-Page-Cache"] == "hit"
 
 
+def test_with_the_broker_down_the_next_visitor_gets_the_page_rendered(
+    client, record, stale_while_revalidate
+):
+    from tests.notifications.conftest import free_port, point_celery_at
+
+    client.get(URL)
+    rename_letter("The KP Chair calls it an impasse")
+    broker = celery_app.conf.broker_url
+    point_celery_at(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    try:
+        # Served before the refresh is asked for, which fails once the page is sent (close()).
+        assert client.get(URL)["X-Page-Cache"] == "stale"
+        response = client.get(URL)
+    finally:
+        point_celery_at(broker)
+    assert response["X-Page-Cache"] == "miss"
+    assert "calls it an impasse" in response.content.decode()
+    assert client.get(URL)["X-Page-Cache"] == "hit"
+
+
 def test_someone_logged_in_sees_a_change_at_once(editor_client, record, stale_while_revalidate):
     editor_client.get(URL)
     rename_letter("The KP Chair calls it an impasse")

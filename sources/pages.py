@@ -50,9 +50,15 @@ class Citations:
         for obj in objects:
             if obj is not None:
                 # Read the prefetched list directly: `obj.sources.all()` builds a related
-                # manager per object, a tenth of a large meeting page's rendering.
-                prefetched = getattr(obj, "_prefetched_objects_cache", {})
-                sources = prefetched["sources"] if "sources" in prefetched else obj.sources.all()
+                # manager per object, a tenth of a large meeting page's rendering. Selectors
+                # that prefetch into a list (`Prefetch("sources", to_attr="sources_list")`)
+                # skip building the manager at all.
+                sources = getattr(obj, "sources_list", None)
+                if sources is None:
+                    prefetched = getattr(obj, "_prefetched_objects_cache", {})
+                    sources = (
+                        prefetched["sources"] if "sources" in prefetched else obj.sources.all()
+                    )
                 obj.cites = [(self.number(source), source) for source in sources]
 
     def cite_all(self, objects: Iterable) -> None:

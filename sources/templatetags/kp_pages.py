@@ -92,3 +92,24 @@ def href(name: str, *args) -> str:
     for arg, piece in zip(args, pieces[1:], strict=True):
         url += [quote(str(arg), safe=""), piece]
     return "".join(url)
+
+
+@register.simple_tag
+def holders(participants, observers) -> str:
+    """Participants and observers linked to their pages, "Angola, Botswana; WDC (observer)", or
+    "Not on record": who sponsored a proposal or proposed an agenda item. Built in one pass:
+    a meeting page lists a hundred such groups."""
+    participants, observers = list(participants), list(observers)
+    if not participants and not observers:
+        return "Not on record"
+    links = format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        ((href("participants:detail", p.code), p.name) for p in participants),
+    )
+    observer_links = format_html_join(
+        ", ",
+        '<a href="{}">{}</a> (observer)',
+        ((href("participants:observer", o.code), o.name) for o in observers),
+    )
+    return format_html("{}{}{}", links, "; " if participants and observers else "", observer_links)

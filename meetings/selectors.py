@@ -13,12 +13,13 @@ from django.db.models.functions import ExtractYear
 
 from meetings.models import AgendaEntry, AgendaItem, AgendaVersion, Meeting, Session
 from proposals.models import Decision, Position, Proposal
+from sources.pages import listed
 
 
 def meeting_list(*, year: int | None = None, kind: str | None = None) -> QuerySet[Meeting]:
     queryset = (
         Meeting.objects.select_related("host", "chair")
-        .prefetch_related("sources")
+        .prefetch_related(listed("sources"))
         .order_by("-start_date", "slug")
     )
     if year:
@@ -95,7 +96,7 @@ def _positions() -> QuerySet[Position]:
     return (
         Position.objects.filter(Q(stance=Position.Stance.OBJECTION) | Q(letter__isnull=False))
         .select_related("participant", "observer", "letter")
-        .prefetch_related(Prefetch("sources", to_attr="sources_list"))
+        .prefetch_related(listed("sources"))
         .order_by("stance", "participant__name", "observer__name")
     )
 
@@ -181,12 +182,12 @@ def meeting_record(meeting: Meeting) -> MeetingRecord:
     # cost more than the queries themselves.
     items = list(
         meeting.agenda_items.prefetch_related(
-            _listed("sources"), _listed("proposers"), _listed("observer_proposers")
+            listed("sources"), listed("proposers"), listed("observer_proposers")
         ).order_by("pk")
     )
     versions = list(
         meeting.agenda_versions.prefetch_related(
-            _listed("sources"),
+            listed("sources"),
             Prefetch(
                 "entries",
                 queryset=AgendaEntry.objects.select_related("item").order_by("order", "pk"),
@@ -218,7 +219,7 @@ def meeting_record(meeting: Meeting) -> MeetingRecord:
     decisions = list(
         shown.select_related("agenda_item", "proposal")
         .prefetch_related(
-            _listed("sources"),
+            listed("sources"),
             Prefetch("positions", queryset=_positions(), to_attr="shown_positions"),
         )
         .order_by("date", "pk")[: max(DECISIONS_SHOWN, len(removals) + 1)]
@@ -226,9 +227,9 @@ def meeting_record(meeting: Meeting) -> MeetingRecord:
     proposal_scope = Proposal.objects.filter(Q(meeting=meeting) | Q(agenda_item_id__in=item_ids))
     proposals = list(
         proposal_scope.prefetch_related(
-            _listed("sources"),
-            _listed("sponsors"),
-            _listed("observer_sponsors"),
+            listed("sources"),
+            listed("sponsors"),
+            listed("observer_sponsors"),
             Prefetch("letters", to_attr="letter_list"),
         ).order_by("pk")[: PROPOSALS_SHOWN + 1]
     )
@@ -237,7 +238,7 @@ def meeting_record(meeting: Meeting) -> MeetingRecord:
         proposals, proposals_total = proposals[:PROPOSALS_SHOWN], proposal_scope.count()
     sessions = list(
         meeting.sessions.select_related("chaired_by")
-        .prefetch_related(_listed("sources"), _listed("boycotted_by"))
+        .prefetch_related(listed("sources"), listed("boycotted_by"))
         .order_by("date", "pk")
     )
     _join(items, decisions, versions, proposals)
@@ -253,11 +254,6 @@ def meeting_record(meeting: Meeting) -> MeetingRecord:
         proposals_total=proposals_total,
         sessions=sessions,
     )
-
-
-def _listed(name: str) -> Prefetch:
-    """Prefetch a many-to-many into `<name>_list`, a plain list."""
-    return Prefetch(name, to_attr=f"{name}_list")
 
 
 def _join(items, decisions, versions, proposals) -> None:

@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -113,3 +114,13 @@ def holders(participants, observers) -> str:
         ((href("participants:observer", o.code), o.name) for o in observers),
     )
     return format_html("{}{}{}", links, "; " if participants and observers else "", observer_links)
+
+
+@register.filter
+def number_cells(numbers, zero=None) -> str:
+    """A table row's counts as `<td>` cells, zero shown as `zero` when given: a chart's table has
+    some 700 cells, and a `{% for %}` over them cost as much as the rest of its page."""
+    zero = None if zero is None else escape(zero)
+    return mark_safe(  # integers, and the escaped `zero`
+        "".join(f"<td>{zero if zero is not None and not n else int(n)}</td>" for n in numbers)
+    )

@@ -190,7 +190,8 @@ def meeting_record(meeting: Meeting) -> MeetingRecord:
             listed("sources"),
             Prefetch(
                 "entries",
-                queryset=AgendaEntry.objects.select_related("item").order_by("order", "pk"),
+                # The items are joined in `_join`, from those already fetched.
+                queryset=AgendaEntry.objects.order_by("order", "pk"),
                 to_attr="entry_list",
             ),
         ).order_by("number")
@@ -283,14 +284,15 @@ def _join(items, decisions, versions, proposals) -> None:
         decision.letter_list = sorted(
             letters.values(), key=lambda letter: (letter.date is None, letter.date, letter.pk)
         )
+    # The item as fetched with its proposers and sources; an entry pointing at another meeting's
+    # item (nothing forbids it) shows that item, fetched here, without those.
+    strays = {e.item_id for version in versions for e in version.entry_list} - by_item.keys()
+    others = AgendaItem.objects.in_bulk(strays) if strays else {}
+    for item in others.values():
+        item.proposal_list = item.decision_list = []
     for version in versions:
         for entry in version.entry_list:
-            # The item as fetched with its proposers and sources; an entry pointing at another
-            # meeting's item (nothing forbids it) keeps the item joined to it, without those.
-            if entry.item_id in by_item:
-                entry.item = by_item[entry.item_id]
-            else:
-                entry.item.proposal_list = entry.item.decision_list = []
+            entry.item = by_item.get(entry.item_id) or others[entry.item_id]
             entry.decision = by_decision.get(entry.removal_decision_id)
             entry.slot = entry.time_slot_minutes or entry.item.time_slot_minutes
 

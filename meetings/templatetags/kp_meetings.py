@@ -12,7 +12,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from meetings.models import AgendaEntry
-from sources.templatetags.kp_pages import cite, href, minutes
+from sources.templatetags.kp_pages import cite, minutes, url_for
 
 register = template.Library()
 
@@ -70,11 +70,11 @@ def _removal(decision) -> SafeString:
                 '<a href="{}">{}</a>{}{}',
                 (
                     (
-                        href("participants:detail", position.participant.code),
+                        url_for("participants:detail", position.participant.code),
                         position.participant.name,
                         format_html(
                             ' (<a href="{}">letter</a>)',
-                            href("proposals:letter_detail", position.letter.slug),
+                            url_for("proposals:letter_detail", position.letter.slug),
                         )
                         if position.letter
                         else "",
@@ -98,7 +98,7 @@ def _removal(decision) -> SafeString:
                 '<li><a href="{}">{}</a> ({})</li>',
                 (
                     (
-                        href("proposals:letter_detail", letter.slug),
+                        url_for("proposals:letter_detail", letter.slug),
                         letter.subject,
                         letter.date_display,
                     )
@@ -111,7 +111,7 @@ def _removal(decision) -> SafeString:
         '  <p>Decision: <a href="{}">{}</a> — {} under the KP consensus rule{}.</p>\n'
         "  {}\n</div>\n\n",
         objectors,
-        href("proposals:decision_detail", decision.slug),
+        url_for("proposals:decision_detail", decision.slug),
         decision.title,
         decision.get_outcome_display().lower(),
         reported,

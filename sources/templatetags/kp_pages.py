@@ -83,16 +83,31 @@ def _url_pieces(urlconf, prefix: str, name: str, count: int) -> tuple[str, ...]:
     return tuple(pieces)
 
 
-@register.simple_tag
-def href(name: str, *args) -> str:
-    """`{% url %}` for the links a page repeats hundreds of times: the pattern is reversed once
-    and each argument (a code or slug from the record) is percent-encoded into it. A meeting
-    page of a large record has some 600 links; reversing each cost a third of its rendering."""
-    pieces = _url_pieces(get_urlconf(), get_script_prefix(), name, len(args))
+def url_for(name: str, *args, urlconf=None, prefix=None) -> str:
+    """A named URL with its arguments (codes and slugs from the record) percent-encoded into
+    the pattern reversed once per name: `{% href %}` for Python code building markup."""
+    if prefix is None:
+        urlconf, prefix = get_urlconf(), get_script_prefix()
+    pieces = _url_pieces(urlconf, prefix, name, len(args))
     url = [pieces[0]]
     for arg, piece in zip(args, pieces[1:], strict=True):
         url += [quote(str(arg), safe=""), piece]
     return "".join(url)
+
+
+@register.simple_tag(takes_context=True)
+def href(context, name: str, *args) -> str:
+    """`{% url %}` for the links a page repeats hundreds of times: the pattern is reversed once
+    and each argument (a code or slug from the record) is percent-encoded into it. A meeting
+    page of a large record has some 600 links; reversing each cost a third of its rendering.
+    The URLconf and script prefix are read once per rendering (two thread-local lookups)."""
+    where = context.render_context.get(_WHERE)
+    if where is None:
+        where = context.render_context[_WHERE] = (get_urlconf(), get_script_prefix())
+    return url_for(name, *args, urlconf=where[0], prefix=where[1])
+
+
+_WHERE = "kp_pages.href.where"
 
 
 @register.simple_tag
@@ -106,12 +121,12 @@ def holders(participants, observers) -> str:
     links = format_html_join(
         ", ",
         '<a href="{}">{}</a>',
-        ((href("participants:detail", p.code), p.name) for p in participants),
+        ((url_for("participants:detail", p.code), p.name) for p in participants),
     )
     observer_links = format_html_join(
         ", ",
         '<a href="{}">{}</a> (observer)',
-        ((href("participants:observer", o.code), o.name) for o in observers),
+        ((url_for("participants:observer", o.code), o.name) for o in observers),
     )
     return format_html("{}{}{}", links, "; " if participants and observers else "", observer_links)
 

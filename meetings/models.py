@@ -99,6 +99,12 @@ class Meeting(Sourced):
         )
 
     @property
+    def full_name(self) -> str:
+        """The name pages give the meeting: "2022 intersessional, Kasane", then its title if it
+        has one. A property rather than an included template: lists show it once a row."""
+        return f"{self}: {self.title}" if self.title else str(self)
+
+    @property
     def year(self) -> int:
         return self.start_date.year
 

@@ -53,7 +53,7 @@ def meeting_detail(request, slug: str):
     citations.cite_all(record.items)
     for decision in record.decisions:
         citations.cite(decision)
-        citations.cite_all(decision.positions.all())
+        citations.cite_all(decision.shown_positions)
     citations.cite_all(record.proposals)
     citations.cite_all(record.sessions)
     return render(

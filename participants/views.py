@@ -17,7 +17,7 @@ from participants.models import Participant
 from proposals import selectors as proposal_selectors
 from proposals.consensus import statistics
 from proposals.models import Letter, Position
-from sources.pages import Citations, api, cached_page
+from sources.pages import Citations, api, cached_page, listed
 
 LIST_LIMIT = 50
 
@@ -143,17 +143,24 @@ def observer_detail(request, code: str):
     citations.cite(observer)
     roles = list(observer.roles.all())
     citations.cite_all(roles)
-    letters = list(observer.letters.prefetch_related("sources").order_by("-date", "-pk")[:50])
-    proposals = list(observer.proposals_sponsored.prefetch_related("sources").order_by("-pk")[:50])
+    # Each list's sources into a plain list (`listed`), and of a position's decision only what
+    # the page shows: the observer of the synthetic record lists 200 rows.
+    letters = list(
+        observer.letters.prefetch_related(listed("sources")).order_by("-date", "-pk")[:50]
+    )
+    proposals = list(
+        observer.proposals_sponsored.prefetch_related(listed("sources")).order_by("-pk")[:50]
+    )
     items = list(
         observer.agenda_items_proposed.select_related("meeting")
-        .prefetch_related("sources")
+        .prefetch_related(listed("sources"))
         .order_by("-meeting__start_date")[:50]
     )
     positions = list(
         Position.objects.filter(observer=observer)
         .select_related("decision")
-        .prefetch_related("sources")
+        .only("stance", "decision__slug", "decision__title")
+        .prefetch_related(listed("sources"))
         .order_by("-decision__date", "-pk")[:50]
     )
     for rows in (letters, proposals, items, positions):

@@ -1,14 +1,17 @@
 """Charts drawn on the server as SVG, from the statistics selectors' rows.
 
-Pure functions: rows in, an escaped SVG string out (every label goes through format_html), so a
-page needs no JavaScript and no library from anywhere. Each chart is paired on its page with a
-table of the same numbers and a CSV download.
+Pure functions: rows in, an escaped SVG string out, so a page needs no JavaScript and no library
+from anywhere. The shapes of a chart (a co-objection matrix has some 1,300) are joined from
+f-strings, every label and name escaped through `_e`: a `format_html` per shape cost a third of
+the chart pages' rendering. Each chart is paired on its page with a table of the same numbers and
+a CSV download.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from html import escape
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
@@ -20,6 +23,12 @@ PALETTE = ["#1f4e89", "#a34700", "#2e6b30", "#7a1f5c", "#5b4a9e", "#6b5800", "#a
 HEAT = ["#f1f5fb", "#c6dbef", "#8fb8dc", "#4a86bf", "#245a97", "#0d3468"]
 TEXT = "#1a1a1a"
 FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+
+
+def _e(value) -> str:
+    """Escape a label or name for the SVG exactly as `format_html` would (Django's `escape` is
+    the standard library's `html.escape` of the string). Numbers need no escaping."""
+    return escape(str(value))
 
 
 def _short(label: str, limit: int) -> str:
@@ -111,14 +120,8 @@ def objections_chart(pivot: Pivot) -> SafeString:
     for index, (code, name) in enumerate(pivot.participants):
         y = top + index * row_h
         parts.append(
-            format_html(
-                '<text x="{}" y="{}" text-anchor="end" fill="{}">{} ({})</text>',
-                label_w - 8,
-                y + 16,
-                TEXT,
-                _short(name, 20),
-                code,
-            )
+            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" fill="{TEXT}">'
+            f"{_e(_short(name, 20))} ({_e(code)})</text>"
         )
         x = label_w
         for year_index, n in enumerate(pivot.row(code)):
@@ -126,37 +129,18 @@ def objections_chart(pivot: Pivot) -> SafeString:
                 continue
             width = n * scale
             parts.append(
-                format_html(
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
-                    "<title>{}, {}: {}</title></rect>",
-                    round(x, 1),
-                    y + 3,
-                    round(width, 1),
-                    row_h - 6,
-                    PALETTE[year_index % len(PALETTE)],
-                    name,
-                    pivot.years[year_index],
-                    n,
-                )
+                f'<rect x="{round(x, 1)}" y="{y + 3}" width="{round(width, 1)}" '
+                f'height="{row_h - 6}" fill="{PALETTE[year_index % len(PALETTE)]}">'
+                f"<title>{_e(name)}, {_e(pivot.years[year_index])}: {n}</title></rect>"
             )
             if width >= 18:
                 parts.append(
-                    format_html(
-                        '<text x="{}" y="{}" text-anchor="middle" fill="#fff">{}</text>',
-                        round(x + width / 2, 1),
-                        y + 17,
-                        n,
-                    )
+                    f'<text x="{round(x + width / 2, 1)}" y="{y + 17}" text-anchor="middle" '
+                    f'fill="#fff">{n}</text>'
                 )
             x += width
         parts.append(
-            format_html(
-                '<text x="{}" y="{}" fill="{}">{}</text>',
-                round(x + 6, 1),
-                y + 17,
-                TEXT,
-                pivot.totals[code],
-            )
+            f'<text x="{round(x + 6, 1)}" y="{y + 17}" fill="{TEXT}">{pivot.totals[code]}</text>'
         )
     height = top + max(len(pivot.participants), 1) * row_h + 8
     return _svg(
@@ -166,7 +150,7 @@ def objections_chart(pivot: Pivot) -> SafeString:
         "Horizontal bars, one per participant, each divided by year; the table below gives the "
         "same numbers.",
         "objections-chart",
-        mark_safe("".join(parts)),  # every part was built by format_html
+        mark_safe("".join(parts)),  # every label in the parts went through format_html or _e
     )
 
 
@@ -221,24 +205,13 @@ def co_objection_chart(matrix: Matrix) -> SafeString:
     parts = []
     for i, code in enumerate(matrix.codes):
         parts.append(
-            format_html(
-                '<text x="{}" y="{}" text-anchor="middle" fill="{}">{}</text>',
-                left + i * cell + cell / 2,
-                top - 10,
-                TEXT,
-                code,
-            )
-        )
-        parts.append(
-            format_html(
-                '<text x="{}" y="{}" text-anchor="end" fill="{}">{}</text>',
-                left - 6,
-                top + i * cell + cell / 2 + 4,
-                TEXT,
-                code,
-            )
+            f'<text x="{left + i * cell + cell / 2}" y="{top - 10}" text-anchor="middle" '
+            f'fill="{TEXT}">{_e(code)}</text>'
+            f'<text x="{left - 6}" y="{top + i * cell + cell / 2 + 4}" text-anchor="end" '
+            f'fill="{TEXT}">{_e(code)}</text>'
         )
     biggest = matrix.biggest
+    names = {code: _e(matrix.names.get(code, code)) for code in matrix.codes}
     for row, a in enumerate(matrix.codes):
         for column, b in enumerate(matrix.codes):
             n = matrix.cell(a, b)
@@ -246,28 +219,14 @@ def co_objection_chart(matrix: Matrix) -> SafeString:
             x, y = left + column * cell, top + row * cell
             fill = "#ffffff" if a == b else HEAT[step]
             parts.append(
-                format_html(
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}" stroke="#767676" '
-                    'stroke-width="0.5"><title>{} and {}: {}</title></rect>',
-                    x,
-                    y,
-                    cell,
-                    cell,
-                    fill,
-                    matrix.names.get(a, a),
-                    matrix.names.get(b, b),
-                    n,
-                )
+                f'<rect x="{x}" y="{y}" width="{cell}" height="{cell}" fill="{fill}" '
+                f'stroke="#767676" stroke-width="0.5"><title>{names[a]} and {names[b]}: {n}'
+                "</title></rect>"
             )
             if n:
                 parts.append(
-                    format_html(
-                        '<text x="{}" y="{}" text-anchor="middle" fill="{}">{}</text>',
-                        x + cell / 2,
-                        y + cell / 2 + 4,
-                        "#ffffff" if step >= 4 else TEXT,
-                        n,
-                    )
+                    f'<text x="{x + cell / 2}" y="{y + cell / 2 + 4}" text-anchor="middle" '
+                    f'fill="{"#ffffff" if step >= 4 else TEXT}">{n}</text>'
                 )
     width = left + max(size, 1) * cell + 10
     return _svg(
@@ -277,7 +236,7 @@ def co_objection_chart(matrix: Matrix) -> SafeString:
         "Each cell counts the decisions that both participants objected to; darker is more. "
         "The table below gives the same numbers.",
         "co-objection-chart",
-        mark_safe("".join(parts)),  # every part was built by format_html
+        mark_safe("".join(parts)),  # every label in the parts went through _e
     )
 
 
@@ -290,37 +249,19 @@ def removed_items_chart(meetings: list) -> SafeString:
     for index, meeting in enumerate(meetings):
         y = 8 + index * row_h
         parts.append(
-            format_html(
-                '<text x="{}" y="{}" text-anchor="end" fill="{}">{}</text>',
-                label_w - 8,
-                y + 16,
-                TEXT,
-                _short(str(meeting), 34),
-            )
+            f'<text x="{label_w - 8}" y="{y + 16}" text-anchor="end" fill="{TEXT}">'
+            f"{_e(_short(str(meeting), 34))}</text>"
         )
         width = meeting.items_removed * scale
         if width:
             parts.append(
-                format_html(
-                    '<rect x="{}" y="{}" width="{}" height="{}" fill="{}">'
-                    "<title>{}: {} removed</title></rect>",
-                    label_w,
-                    y + 3,
-                    round(width, 1),
-                    row_h - 6,
-                    PALETTE[1],
-                    meeting,
-                    meeting.items_removed,
-                )
+                f'<rect x="{label_w}" y="{y + 3}" width="{round(width, 1)}" '
+                f'height="{row_h - 6}" fill="{PALETTE[1]}">'
+                f"<title>{_e(meeting)}: {meeting.items_removed} removed</title></rect>"
             )
         parts.append(
-            format_html(
-                '<text x="{}" y="{}" fill="{}">{}</text>',
-                round(label_w + width + 6, 1),
-                y + 17,
-                TEXT,
-                meeting.items_removed,
-            )
+            f'<text x="{round(label_w + width + 6, 1)}" y="{y + 17}" fill="{TEXT}">'
+            f"{meeting.items_removed}</text>"
         )
     return _svg(
         label_w + bar_w + 40,
@@ -328,5 +269,5 @@ def removed_items_chart(meetings: list) -> SafeString:
         "Agenda items removed per meeting",
         "Horizontal bars, one per meeting, oldest first; the table below gives the same numbers.",
         "removed-chart",
-        mark_safe("".join(parts)),  # every part was built by format_html
+        mark_safe("".join(parts)),  # every label in the parts went through _e
     )

@@ -2,8 +2,8 @@
 in the REST API, pagination, and the page cache.
 
 Sources live in this app, and every other app depends on it, so the helpers that cite sources
-live here too. Nothing here queries the database: callers hand in objects whose `sources` were
-prefetched by their selectors.
+live here too. The citation helpers query nothing: callers hand in objects whose `sources` were
+prefetched by their selectors. The page cache reads and writes the record's version row.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection
+from django.db.models import Prefetch
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.urls import Resolver404, resolve
@@ -31,6 +32,16 @@ from sources.models import RecordVersion, Source
 # The API's base path, by the patterns of kp_tracker/api_urls.py (/api/v1/meetings/<slug>/, ...).
 API_BASE = "/api/v1/"
 PAGE_SIZE = 25
+
+
+def listed(name: str) -> Prefetch:
+    """Prefetch a many-to-many (`sources`, `sponsors`...) into a plain list, `<name>_list`.
+
+    Prefetching into the related manager builds a manager and a queryset per object: on a page
+    listing a few hundred rows, that cost more than the queries. `Citations.cite` reads
+    `sources_list` when it is there.
+    """
+    return Prefetch(name, to_attr=f"{name}_list")
 
 
 class Citations:
@@ -56,9 +67,14 @@ class Citations:
         for obj in objects:
             if obj is not None:
                 # Read the prefetched list directly: `obj.sources.all()` builds a related
-                # manager per object, a tenth of a large meeting page's rendering.
-                prefetched = getattr(obj, "_prefetched_objects_cache", {})
-                sources = prefetched["sources"] if "sources" in prefetched else obj.sources.all()
+                # manager per object, a tenth of a large meeting page's rendering. Selectors
+                # that prefetch into a list (`listed("sources")`) skip building the manager.
+                sources = getattr(obj, "sources_list", None)
+                if sources is None:
+                    prefetched = getattr(obj, "_prefetched_objects_cache", {})
+                    sources = (
+                        prefetched["sources"] if "sources" in prefetched else obj.sources.all()
+                    )
                 obj.cites = [(self.number(source), source) for source in sources]
 
     def cite_all(self, objects: Iterable) -> None:

@@ -9,7 +9,8 @@ from urllib.parse import quote
 
 from django import template
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -82,13 +83,59 @@ def _url_pieces(urlconf, prefix: str, name: str, count: int) -> tuple[str, ...]:
     return tuple(pieces)
 
 
-@register.simple_tag
-def href(name: str, *args) -> str:
-    """`{% url %}` for the links a page repeats hundreds of times: the pattern is reversed once
-    and each argument (a code or slug from the record) is percent-encoded into it. A meeting
-    page of a large record has some 600 links; reversing each cost a third of its rendering."""
-    pieces = _url_pieces(get_urlconf(), get_script_prefix(), name, len(args))
+def url_for(name: str, *args, urlconf=None, prefix=None) -> str:
+    """A named URL with its arguments (codes and slugs from the record) percent-encoded into
+    the pattern reversed once per name: `{% href %}` for Python code building markup."""
+    if prefix is None:
+        urlconf, prefix = get_urlconf(), get_script_prefix()
+    pieces = _url_pieces(urlconf, prefix, name, len(args))
     url = [pieces[0]]
     for arg, piece in zip(args, pieces[1:], strict=True):
         url += [quote(str(arg), safe=""), piece]
     return "".join(url)
+
+
+@register.simple_tag(takes_context=True)
+def href(context, name: str, *args) -> str:
+    """`{% url %}` for the links a page repeats hundreds of times: the pattern is reversed once
+    and each argument (a code or slug from the record) is percent-encoded into it. A meeting
+    page of a large record has some 600 links; reversing each cost a third of its rendering.
+    The URLconf and script prefix are read once per rendering (two thread-local lookups)."""
+    where = context.render_context.get(_WHERE)
+    if where is None:
+        where = context.render_context[_WHERE] = (get_urlconf(), get_script_prefix())
+    return url_for(name, *args, urlconf=where[0], prefix=where[1])
+
+
+_WHERE = "kp_pages.href.where"
+
+
+@register.simple_tag
+def holders(participants, observers) -> str:
+    """Participants and observers linked to their pages, "Angola, Botswana; WDC (observer)", or
+    "Not on record": who sponsored a proposal or proposed an agenda item. Built in one pass:
+    a meeting page lists a hundred such groups."""
+    participants, observers = list(participants), list(observers)
+    if not participants and not observers:
+        return "Not on record"
+    links = format_html_join(
+        ", ",
+        '<a href="{}">{}</a>',
+        ((url_for("participants:detail", p.code), p.name) for p in participants),
+    )
+    observer_links = format_html_join(
+        ", ",
+        '<a href="{}">{}</a> (observer)',
+        ((url_for("participants:observer", o.code), o.name) for o in observers),
+    )
+    return format_html("{}{}{}", links, "; " if participants and observers else "", observer_links)
+
+
+@register.filter
+def number_cells(numbers, zero=None) -> str:
+    """A table row's counts as `<td>` cells, zero shown as `zero` when given: a chart's table has
+    some 700 cells, and a `{% for %}` over them cost as much as the rest of its page."""
+    zero = None if zero is None else escape(zero)
+    return mark_safe(  # integers, and the escaped `zero`
+        "".join(f"<td>{zero if zero is not None and not n else int(n)}</td>" for n in numbers)
+    )

@@ -5,6 +5,7 @@ import datetime
 
 import pytest
 
+from meetings.models import AgendaEntry, AgendaItem, Meeting
 from participants.models import Participant
 from proposals.models import Decision, Letter, Position, Proposal
 from sources.models import Source
@@ -52,6 +53,7 @@ def assert_escaped(html: str) -> None:
         "/search/?q=diamonds",
         "/search/?q=inside",
         "/proposals/2022-kasane-item-russia-ukraine/",
+        "/meetings/2022-intersessional-kasane/",
         "/participants/RU/",
         "/timeline/",
         "/sources/reuters-2022-06-16/",
@@ -88,3 +90,24 @@ def test_a_stored_javascript_url_never_becomes_a_link(client, record):
     Source.objects.filter(key="reuters-2022-06-16").update(url="javascript:alert(1)")
     html = client.get("/sources/reuters-2022-06-16/").content.decode()
     assert 'href="javascript:' not in html
+
+
+def test_markup_in_a_meeting_its_agenda_and_proposers_is_escaped(client, record):
+    # The meeting page builds its agenda entries, removals and proposers in Python, the charts
+    # their labels: each must escape as the templates do.
+    meeting = Meeting.objects.get(slug="2022-intersessional-kasane")
+    Meeting.objects.filter(pk=meeting.pk).update(title=SCRIPT)
+    AgendaItem.objects.filter(meeting=meeting).update(title=f"Item {HTML}")
+    AgendaEntry.objects.filter(item__meeting=meeting).update(note=SCRIPT)
+    Participant.objects.filter(code="UA").update(name=f"U{HTML}")
+    for url in (
+        "/meetings/2022-intersessional-kasane/",
+        "/meetings/",
+        "/charts/removed-items/",
+    ):
+        html = client.get(url).content.decode()
+        assert "<script>alert" not in html, url
+        assert "<b onmouseover" not in html, url
+        assert "&lt;script&gt;alert(&#x27;kp&#x27;)&lt;/script&gt;" in html, url
+    html = client.get("/meetings/2022-intersessional-kasane/").content.decode()
+    assert "Item &lt;b onmouseover=" in html

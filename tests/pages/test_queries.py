@@ -29,7 +29,8 @@ BOUNDS = {
     # sources, proposers, observer proposers; versions, their sources, entries (item joined);
     # the decisions' counts; the decisions shown, their sources, positions, positions' sources;
     # proposals, their sources, sponsors, observer sponsors, letters, and a count when over the
-    # limit; sessions, their sources, boycotts.
+    # limit; sessions, their sources, boycotts. (An entry naming another meeting's item, which
+    # validation refuses, would cost one query more, for that item.)
     "meeting_detail": 24,
     # Objections and vetoes per participant (one aggregate); participants; their statuses in
     # force today.

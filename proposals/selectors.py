@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db.models import CharField, F, Max, Prefetch, Q, QuerySet, Value
-from django.db.models.functions import Coalesce, ExtractYear
+from django.db.models.functions import ExtractYear
 
 from meetings.models import AgendaItem, AgendaVersion, Meeting
 from participants.models import Observer, Participant
@@ -166,29 +166,26 @@ def proposal_detail() -> QuerySet[Proposal]:
 
 def decision_list() -> QuerySet[Decision]:
     return (
-        Decision.objects.with_effective_date()
-        .select_related("meeting", "agenda_item", "proposal")
+        Decision.objects.select_related("meeting", "agenda_item", "proposal")
         .prefetch_related("sources")
         .order_by(F("effective_date").desc(nulls_last=True), "-pk")
     )
 
 
 def decision_detail() -> QuerySet[Decision]:
-    return (
-        Decision.objects.with_effective_date()
-        .select_related("meeting", "agenda_item__meeting", "proposal")
-        .prefetch_related(
-            "sources",
-            "parties_concerned",
-            Prefetch("positions", queryset=positions_with_holders()),
-            Prefetch(
-                "accounts",
-                queryset=ReportedAccount.objects.prefetch_related(
-                    "sources", "named_objectors"
-                ).order_by("pk"),
-            ),
-            Prefetch("items_removed", queryset=AgendaItem.objects.select_related("meeting")),
-        )
+    return Decision.objects.select_related(
+        "meeting", "agenda_item__meeting", "proposal"
+    ).prefetch_related(
+        "sources",
+        "parties_concerned",
+        Prefetch("positions", queryset=positions_with_holders()),
+        Prefetch(
+            "accounts",
+            queryset=ReportedAccount.objects.prefetch_related(
+                "sources", "named_objectors"
+            ).order_by("pk"),
+        ),
+        Prefetch("items_removed", queryset=AgendaItem.objects.select_related("meeting")),
     )
 
 
@@ -263,7 +260,7 @@ def positions_of(participant: Participant) -> QuerySet[Position]:
     return (
         Position.objects.filter(participant=participant)
         .exclude(stance=Position.Stance.NO_POSITION)
-        .annotate(effective_date=Coalesce("decision__date", "decision__meeting__start_date"))
+        .annotate(effective_date=F("decision__effective_date"))
         .select_related("decision__meeting", "letter")
         .prefetch_related("sources")
         .order_by(F("effective_date").desc(nulls_last=True), "-decision_id")
@@ -342,7 +339,7 @@ def timeline_events(*, year: int | None = None) -> QuerySet:
     union = rows(Meeting.objects.all(), F("start_date"), "meeting").union(
         rows(AgendaVersion.objects.all(), F("dated"), "agenda"),
         rows(Letter.objects.all(), F("date"), "letter"),
-        rows(Decision.objects.all(), Coalesce("date", "meeting__start_date"), "decision"),
+        rows(Decision.objects.all(), F("effective_date"), "decision"),
         all=True,
     )
     return union.order_by("-event_day", "event_kind", "-event_ref")

@@ -41,7 +41,7 @@ def objections(
             "letter",
         )
         .annotate(
-            effective_date=Coalesce("decision__date", "decision__meeting__start_date"),
+            effective_date=F("decision__effective_date"),
             blocked=Q(decision__outcome=BLOCKED),
         )
         .order_by("-decision__meeting__start_date", "decision_id", "participant__code")
@@ -246,8 +246,7 @@ def year_statistics() -> list[dict]:
     )
     decisions = {
         row["year"]: row
-        for row in Decision.objects.with_effective_date()
-        .annotate(year=ExtractYear("effective_date"))
+        for row in Decision.objects.annotate(year=ExtractYear("effective_date"))
         .values("year")
         .annotate(
             decisions=Count("pk"),
@@ -318,8 +317,7 @@ def differing_decisions(
     """
     key = counterfactual_key(rule_name, counting)
     queryset = (
-        Decision.objects.with_effective_date()
-        .annotate(counterfactual=KT(f"counterfactuals__{key}"))
+        Decision.objects.annotate(counterfactual=KT(f"counterfactuals__{key}"))
         .exclude(counterfactual=F("outcome"))
         .exclude(counterfactual__isnull=True)
         .select_related("meeting", "agenda_item", "proposal")

@@ -12,7 +12,6 @@ import datetime
 from collections import defaultdict
 
 import django_filters
-from django.contrib.postgres.search import SearchVector
 from django.db.models import DateField, F, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
@@ -53,7 +52,7 @@ from participants.api import (
     person_slug_field,
 )
 from participants.models import Participant
-from proposals import popolo
+from proposals import popolo, search
 from proposals.consensus import engine, rules, statistics
 from proposals.models import Decision, Letter, Position, Proposal, Quote, ReportedAccount
 
@@ -144,11 +143,8 @@ class LetterFilter(DateRangeFilterSet):
         fields = ["author", "observer", "year", "publicity", "proposal", "q"]
 
     def search(self, queryset, name, value):
-        # The vector the letters archive searches, which proposals/migrations/0009 indexes.
-        vector = SearchVector("subject", weight="A", config="english") + SearchVector(
-            "summary", weight="B", config="english"
-        )
-        return text_search(queryset, ["subject", "summary"], value, vector=vector)
+        # The stored vector the letters archive searches (proposals/migrations/0013), indexed.
+        return text_search(queryset, ["subject", "summary"], value, vector=search.stored_vector())
 
 
 @extend_schema_view(

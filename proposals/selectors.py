@@ -254,17 +254,37 @@ def decision_letters(decision: Decision, proposals=()) -> list[Letter]:
 # A participant's record ------------------------------------------------------------------------
 
 
+# Every stance but "no position", which says nothing about the participant. Named rather than
+# excluded so that the partial index position_counted (the engine's stances) serves the lists.
+STATED_STANCES = [Position.Stance.SUPPORT, Position.Stance.OBJECTION, Position.Stance.ABSTENTION]
+
+
 def positions_of(participant: Participant) -> QuerySet[Position]:
-    """The positions a participant stated (support, objection, abstention), newest first. An
-    explicit "no position" says nothing about the participant and is left out."""
-    return (
-        Position.objects.filter(participant=participant)
-        .exclude(stance=Position.Stance.NO_POSITION)
-        .annotate(effective_date=F("decision__effective_date"))
+    """The positions a participant stated (support, objection, abstention), unordered: to count
+    them, or to hand to newest_positions()."""
+    return Position.objects.filter(participant=participant, stance__in=STATED_STANCES)
+
+
+def newest_positions(positions: QuerySet[Position], limit: int) -> list[Position]:
+    """The newest `limit` of `positions` by their decision's effective date (undated last),
+    with decision, meeting, letter and sources.
+
+    Two queries and a prefetch: the ids first, which PostgreSQL finds by walking the decisions'
+    effective-date index and probing position_counted for each (index-only, 1-2 ms for the
+    biggest objector of the synthetic record), then the rows shown. Joining the wide decision
+    rows before the limit took 20-50 ms, counting through that join 65 ms.
+    """
+    newest = positions.order_by(
+        F("decision__effective_date").desc(nulls_last=True), "-decision_id"
+    ).values_list("pk", flat=True)[:limit]
+    ids = list(newest)
+    rows = (
+        Position.objects.filter(pk__in=ids)
         .select_related("decision__meeting", "letter")
         .prefetch_related("sources")
-        .order_by(F("effective_date").desc(nulls_last=True), "-decision_id")
+        .in_bulk()
     )
+    return [rows[pk] for pk in ids]
 
 
 def co_objectors_by_decision(decision_ids, exclude: Participant) -> dict[int, list[dict]]:

@@ -10,7 +10,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from django.db.models import CharField, F, Max, Prefetch, Q, QuerySet, Value
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Exists,
+    F,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import ExtractYear
 
 from meetings.models import AgendaItem, AgendaVersion, Meeting
@@ -76,18 +87,26 @@ def letter_filter_choices(*, proposal_limit: int = 100) -> dict:
     Proposals are limited to the `proposal_limit` with the newest letters (a synthetic record
     has thousands); any proposal's own page links to its letters whatever the limit.
     """
-    authors = list(
-        Participant.objects.filter(letters__isnull=False)
-        .distinct()
-        .order_by("name")
-        .values_list("code", "name")
+    # Exists rather than a join and DISTINCT: 85 probes of the authors' index, not a join
+    # of every letter's authors (5-8 ms on the synthetic record). Participants and observers
+    # in one query, each in order of name.
+    wrote = Letter.authors.through.objects.filter(participant=OuterRef("pk"))
+    observer_wrote = Letter.observer_authors.through.objects.filter(observer=OuterRef("pk"))
+    holders = (
+        Participant.objects.filter(Exists(wrote))
+        .annotate(observer=Value(False, output_field=BooleanField()))
+        .values_list("observer", "name", "code")
+        .union(
+            Observer.objects.filter(Exists(observer_wrote))
+            .annotate(observer=Value(True, output_field=BooleanField()))
+            .values_list("observer", "name", "code"),
+            all=True,
+        )
+        .order_by("observer", "name")
     )
-    observers = list(
-        Observer.objects.filter(letters__isnull=False)
-        .distinct()
-        .order_by("name")
-        .values_list("code", "name")
-    )
+    authors, observers = [], []
+    for observer, name, code in holders:
+        (observers if observer else authors).append((code, name))
     years = list(
         Letter.objects.filter(date__isnull=False)
         .annotate(year=ExtractYear("date"))
@@ -95,18 +114,51 @@ def letter_filter_choices(*, proposal_limit: int = 100) -> dict:
         .distinct()
         .order_by("-year")
     )
-    proposals = list(
+    proposals = (
         Proposal.objects.filter(letters__isnull=False)
         .annotate(latest=Max("letters__date"))
         .order_by(F("latest").desc(nulls_last=True), "slug")
-        .values_list("slug", "title")[:proposal_limit]
+        .values_list("slug", "title")
     )
+    candidates = _proposals_with_newest_letters(proposal_limit)
+    if candidates is not None:
+        proposals = proposals.filter(pk__in=candidates)
+    proposals = list(proposals[:proposal_limit])
     return {
         "authors": authors,
         "observers": observers,
         "years": years,
         "proposals": proposals,
     }
+
+
+def _proposals_with_newest_letters(limit: int, chunk: int = 500) -> set[int] | None:
+    """Ids of the proposals whose latest letter is among the newest: every proposal whose
+    latest dated letter is at least as new as that of the `limit`-th, ties included; None when
+    fewer than `limit` proposals have a dated letter (then undated ones count too).
+
+    Read newest letter first down the letters' date index, a chunk at a time, stopping once
+    past the `limit`-th proposal's day: grouping every letter of every proposal to find the
+    latest took 12-18 ms on the synthetic record (7,300 links), this reads a few hundred."""
+    links = (
+        Letter.proposals.through.objects.filter(letter__date__isnull=False)
+        .order_by("-letter__date")
+        .values_list("proposal_id", "letter__date")
+    )
+    seen: set[int] = set()
+    cutoff = None
+    start = 0
+    while True:
+        rows = list(links[start : start + chunk])
+        for proposal, day in rows:
+            if cutoff is not None and day < cutoff:
+                return seen
+            seen.add(proposal)
+            if cutoff is None and len(seen) == limit:
+                cutoff = day
+        if len(rows) < chunk:
+            return seen if cutoff is not None else None
+        start += chunk
 
 
 def filter_letters(
@@ -366,11 +418,18 @@ def timeline_events(*, year: int | None = None) -> QuerySet:
 
 
 def timeline_years() -> list[int]:
-    years = set(Meeting.objects.annotate(y=ExtractYear("start_date")).values_list("y", flat=True))
+    years = set(
+        Meeting.objects.annotate(y=ExtractYear("start_date"))
+        .values_list("y", flat=True)
+        .order_by()
+        .distinct()
+    )
     years |= set(
         Letter.objects.filter(date__isnull=False)
         .annotate(y=ExtractYear("date"))
         .values_list("y", flat=True)
+        .order_by()
+        .distinct()
     )
     return sorted(years, reverse=True)
 

@@ -130,18 +130,21 @@ def co_objectors(participant: Participant) -> list[dict]:
     each of the participant's objections takes 5-10 ms. One position per participant and
     decision (a constraint): each joined row is one decision."""
     position = connection.ops.quote_name(Position._meta.db_table)
+    holder = connection.ops.quote_name(Participant._meta.db_table)
     sql = (
-        f"SELECT b.participant_id, COUNT(*) FROM {position} a "
+        f"SELECT p.code, p.name, COUNT(*) FROM {position} a "
         f"JOIN {position} b ON b.decision_id = a.decision_id "
         "AND b.stance = %s AND b.participant_id <> a.participant_id "
-        "WHERE a.participant_id = %s AND a.stance = %s GROUP BY b.participant_id"
+        f"JOIN {holder} p ON p.id = b.participant_id "
+        "WHERE a.participant_id = %s AND a.stance = %s GROUP BY p.id, p.code, p.name "
+        "ORDER BY COUNT(*) DESC, p.code"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [OBJECTION, participant.pk, OBJECTION])
-        counts = dict(cursor.fetchall())
-    names = Participant.objects.filter(pk__in=counts).values_list("pk", "code", "name")
-    rows = [{"code": code, "name": name, "together": counts[pk]} for pk, code, name in names]
-    return sorted(rows, key=lambda row: (-row["together"], row["code"]))
+        return [
+            {"code": code, "name": name, "together": together}
+            for code, name, together in cursor.fetchall()
+        ]
 
 
 def co_objection_pairs(*, year: int | None = None, meeting: str | None = None) -> list[dict]:

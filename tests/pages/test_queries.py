@@ -36,8 +36,9 @@ BOUNDS = {
     "participant_list": 3,
     # The participant, its sources, statuses and their sources, chairmanships and their sources,
     # roles and their sources; meetings hosted or chaired and their sources; letters, their
-    # sources and a count; positions, their sources and a count; the veto record, its sources
-    # and a count; co-objectors per vetoed decision; totals; good standing today; co-objectors.
+    # sources and a count; the newest positions' ids, those positions, their sources and a
+    # count; the veto record's ids, those rows, their sources and a count; co-objectors per
+    # vetoed decision; totals; good standing today; co-objectors (names joined).
     "participant_detail": 23,
     "participant_vetoes": 23,
     # The observer, its sources, roles and their sources; letters, proposals, agenda items,

@@ -7,9 +7,12 @@ rows do so in Python on rows already fetched. Outcomes are the engine's stored o
 
 from __future__ import annotations
 
+import heapq
+import itertools
 from collections import defaultdict
 from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import (
     BooleanField,
     CharField,
@@ -394,9 +397,44 @@ TIMELINE_KINDS = {
 }
 
 
-def timeline_events(*, year: int | None = None) -> QuerySet:
-    """One row (day, kind, pk) per dated event of the record, newest first, as one UNION query
-    the paginator can count and slice; the page's rows are then fetched by kind."""
+class TimelineEvents:
+    """The dated events of the record as rows (day, kind, pk), newest first (then by kind, then
+    newest pk), for the paginator: it counts them and takes slices.
+
+    Each kind of event is a query of its own, read down its own index (newest day, then pk);
+    a slice [start:stop] takes the first `stop` rows of each and merges them in Python. One
+    UNION sorted as a whole sorted all 30,000 events of the synthetic record for every page
+    (25 ms) and counted them with another pass (25 ms); now the count is one query of four
+    index-only counts, and the first page reads 100 rows per kind."""
+
+    def __init__(self, branches: list) -> None:
+        self.branches = branches
+
+    def count(self) -> int:
+        sql, params = [], []
+        for queryset in self.branches:
+            inner, inner_params = queryset.order_by().values("pk").query.sql_with_params()
+            sql.append(f"(SELECT COUNT(*) FROM ({inner}) counted)")
+            params += inner_params
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + " + ".join(sql), params)
+            return cursor.fetchone()[0]
+
+    def __getitem__(self, index: slice) -> list[tuple]:
+        if not isinstance(index, slice) or index.step is not None:
+            raise TypeError("Timeline events are taken by slices only.")
+        start, stop = index.start or 0, index.stop
+        firsts = [
+            list(queryset.order_by("-event_day", "-event_ref")[:stop]) for queryset in self.branches
+        ]
+        rows = heapq.merge(*firsts, key=lambda row: (-row[0].toordinal(), row[1], -row[2]))
+        return list(itertools.islice(rows, start, stop))
+
+
+def timeline_events(*, year: int | None = None) -> TimelineEvents:
+    """Every dated event of the record (meetings, agenda versions, letters, decisions), as
+    TimelineEvents the paginator can count and slice; the page's rows are then fetched by
+    kind."""
 
     def rows(queryset, day, kind):
         queryset = queryset.annotate(
@@ -406,15 +444,17 @@ def timeline_events(*, year: int | None = None) -> QuerySet:
         ).filter(event_day__isnull=False)
         if year:
             queryset = queryset.filter(event_day__year=year)
-        return queryset.values_list("event_day", "event_kind", "event_ref").order_by()
+        return queryset.values_list("event_day", "event_kind", "event_ref")
 
-    union = rows(Meeting.objects.all(), F("start_date"), "meeting").union(
-        rows(AgendaVersion.objects.all(), F("dated"), "agenda"),
-        rows(Letter.objects.all(), F("date"), "letter"),
-        rows(Decision.objects.all(), F("effective_date"), "decision"),
-        all=True,
+    # In order of kind, as the merge breaks ties of day by kind.
+    return TimelineEvents(
+        [
+            rows(AgendaVersion.objects.all(), F("dated"), "agenda"),
+            rows(Decision.objects.all(), F("effective_date"), "decision"),
+            rows(Letter.objects.all(), F("date"), "letter"),
+            rows(Meeting.objects.all(), F("start_date"), "meeting"),
+        ]
     )
-    return union.order_by("-event_day", "event_kind", "-event_ref")
 
 
 def timeline_years() -> list[int]:

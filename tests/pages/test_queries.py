@@ -72,8 +72,9 @@ BOUNDS = {
     # the proposals' sources, positions, the positions' sources.
     "letter_detail": 9,
     # Years (meetings, letters), the count of events (one query), the first rows of each kind
-    # of event (four), then per kind present: meetings (host joined) and sources; agenda versions and sources; letters,
-    # authors, observer authors, sources; decisions and sources; undated letters counted.
+    # of event (four), then per kind present: meetings (host joined) and sources; agenda
+    # versions and sources; letters, authors, observer authors, sources; decisions and
+    # sources; undated letters counted.
     "timeline": 15,
     "charts": 0,
     # Participants' names; objections per participant and year, and their codes.

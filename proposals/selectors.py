@@ -401,8 +401,9 @@ class TimelineEvents:
     """The dated events of the record as rows (day, kind, pk), newest first (then by kind, then
     newest pk), for the paginator: it counts them and takes slices.
 
-    Each kind of event is a query of its own, read down its own index (newest day, then pk);
-    a slice [start:stop] takes the first `stop` rows of each and merges them in Python. One
+    Each kind of event is read down its own index (newest day, then pk); a slice [start:stop]
+    takes the first `stop` rows of each and merges them (in one UNION where the database
+    allows LIMIT in its parts, else in Python). One
     UNION sorted as a whole sorted all 30,000 events of the synthetic record for every page
     (25 ms) and counted them with another pass (25 ms); now the count is one query of four
     index-only counts, and the first page reads 100 rows per kind."""
@@ -424,10 +425,16 @@ class TimelineEvents:
         if not isinstance(index, slice) or index.step is not None:
             raise TypeError("Timeline events are taken by slices only.")
         start, stop = index.start or 0, index.stop
-        firsts = [
-            list(queryset.order_by("-event_day", "-event_ref")[:stop]) for queryset in self.branches
-        ]
-        rows = heapq.merge(*firsts, key=lambda row: (-row[0].toordinal(), row[1], -row[2]))
+        newest = ("-event_day", "-event_ref")
+        firsts = [queryset.order_by(*newest)[:stop] for queryset in self.branches]
+        if connection.features.supports_slicing_ordering_in_compound:  # PostgreSQL: one query
+            union = firsts[0].union(*firsts[1:], all=True)
+            return list(union.order_by("-event_day", "event_kind", "-event_ref")[start:stop])
+        # SQLite takes no LIMIT in a UNION's parts: one query per kind, merged here.
+        rows = heapq.merge(
+            *(list(rows) for rows in firsts),
+            key=lambda row: (-row[0].toordinal(), row[1], -row[2]),
+        )
         return list(itertools.islice(rows, start, stop))
 
 

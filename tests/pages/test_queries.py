@@ -71,10 +71,10 @@ BOUNDS = {
     # The letter (signatory joined), its sources, authors, observer authors, quotes, proposals,
     # the proposals' sources, positions, the positions' sources.
     "letter_detail": 9,
-    # Years (meetings, letters), the count of events (one query), the first rows of each kind
-    # of event (four), then per kind present: meetings (host joined) and sources; agenda
-    # versions and sources; letters, authors, observer authors, sources; decisions and
-    # sources; undated letters counted.
+    # Years (meetings, letters), the count of events and the page of the UNION of each kind's
+    # newest events (one query each on PostgreSQL), then per kind present: meetings (host
+    # joined) and sources; agenda versions and sources; letters, authors, observer authors,
+    # sources; decisions and sources; undated letters counted.
     "timeline": 15,
     "charts": 0,
     # Participants' names; objections per participant and year, and their codes.

@@ -59,12 +59,8 @@ class Letter(Sourced):
                 violation_error_message="A letter needs a subject.",
             ),
         ]
-        indexes = [
-            models.Index(fields=["date"], name="letter_date"),
-            # The archive and the timeline list letters newest first, undated last: read in
-            # this order, a page costs its own rows rather than a sort of all 10,000.
-            models.Index(F("date").desc(nulls_last=True), F("id").desc(), name="letter_newest"),
-        ]
+        # Also letter_newest (date DESC NULLS LAST, id DESC), PostgreSQL only: migration 0014.
+        indexes = [models.Index(fields=["date"], name="letter_date")]
 
     def __str__(self) -> str:
         return f"{self.subject} ({self.date_display})"
@@ -349,13 +345,9 @@ class Decision(Sourced):
             ),
         ]
         indexes = [
-            # The decisions index, newest first with undated last, and the timeline.
-            models.Index(
-                F("effective_date").desc(nulls_last=True),
-                F("id").desc(),
-                name="decision_effective_newest",
-            ),
             # Oldest first (differing decisions, the API's default order) and year filters.
+            # Newest first with undated last (the decisions index, a participant's positions,
+            # the timeline): decision_effective_newest, PostgreSQL only (migration 0012).
             models.Index(fields=["effective_date", "id"], name="decision_effective_date"),
         ]
         # No index on `outcome` (there was one until migration 0011): the engine rewrites

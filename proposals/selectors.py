@@ -99,10 +99,12 @@ def letter_filter_choices(*, proposal_limit: int = 100) -> dict:
         Participant.objects.filter(Exists(wrote))
         .annotate(observer=Value(False, output_field=BooleanField()))
         .values_list("observer", "name", "code")
+        .order_by()  # SQLite takes no ORDER BY in a UNION's parts
         .union(
             Observer.objects.filter(Exists(observer_wrote))
             .annotate(observer=Value(True, output_field=BooleanField()))
-            .values_list("observer", "name", "code"),
+            .values_list("observer", "name", "code")
+            .order_by(),
             all=True,
         )
         .order_by("observer", "name")

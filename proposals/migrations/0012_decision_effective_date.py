@@ -13,6 +13,25 @@ def backfill(apps, schema_editor):
     Decision.objects.update(effective_date=Coalesce("date", Subquery(first_day)))
 
 
+# Newest first, undated last, as the decisions index and the participant page order them.
+# PostgreSQL only and outside the model state: SQLite refuses NULLS LAST in an index, and
+# scanning (effective_date, id) backwards gives undated decisions first, not last.
+NEWEST = (
+    "CREATE INDEX IF NOT EXISTS decision_effective_newest ON proposals_decision "
+    "(effective_date DESC NULLS LAST, id DESC)"
+)
+
+
+def create_newest_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(NEWEST)
+
+
+def drop_newest_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("DROP INDEX IF EXISTS decision_effective_newest")
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -31,10 +50,7 @@ class Migration(migrations.Migration):
         # Before the constraint and indexes: the check holds once every row is filled in, and
         # the indexes are built once rather than updated row by row.
         migrations.RunPython(backfill, migrations.RunPython.noop, elidable=True),
-        migrations.AddIndex(
-            model_name='decision',
-            index=models.Index(models.OrderBy(models.F('effective_date'), descending=True, nulls_last=True), models.OrderBy(models.F('id'), descending=True), name='decision_effective_newest'),
-        ),
+        migrations.RunPython(create_newest_index, drop_newest_index, elidable=False),
         migrations.AddIndex(
             model_name='decision',
             index=models.Index(fields=['effective_date', 'id'], name='decision_effective_date'),

@@ -40,7 +40,12 @@ def participant_list(today: datetime.date) -> list[Participant]:
         row["participant_id"]: row
         for row in Position.objects.filter(stance=OBJECTION, participant__isnull=False)
         .values("participant_id")
-        .annotate(objections=Count("pk"), vetoes=Count("pk", filter=Q(decision_id__in=blocked)))
+        # Counting decisions (never null), not ids: the stance-and-holder index holds them, and
+        # answers without the table.
+        .annotate(
+            objections=Count("decision"),
+            vetoes=Count("decision", filter=Q(decision_id__in=blocked)),
+        )
         .order_by()
     }
     participants = list(

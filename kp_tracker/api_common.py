@@ -747,7 +747,7 @@ def text_search(queryset: QuerySet, fields: Sequence[str], query: str, vector=No
         from django.contrib.postgres.search import SearchQuery, SearchVector
 
         vector = vector if vector is not None else SearchVector(*fields, config="english")
-        return queryset.annotate(_search=vector).filter(
+        return queryset.alias(_search=vector).filter(
             _search=SearchQuery(query, config="english", search_type="websearch")
         )
     for word in query.split():

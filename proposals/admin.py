@@ -156,9 +156,6 @@ class DecisionAdmin(RecordAdmin):
     inlines = [PositionInline, ReportedAccountInline]
     change_list_template = "admin/proposals/decision/change_list.html"
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).with_effective_date()
-
     def get_urls(self):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
         return [

@@ -12,8 +12,7 @@ import datetime
 from collections import defaultdict
 
 import django_filters
-from django.contrib.postgres.search import SearchVector
-from django.db.models import DateField, Prefetch, Q, Value
+from django.db.models import DateField, F, Prefetch, Q, Value
 from django.db.models.functions import Coalesce
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -53,7 +52,7 @@ from participants.api import (
     person_slug_field,
 )
 from participants.models import Participant
-from proposals import popolo
+from proposals import popolo, search
 from proposals.consensus import engine, rules, statistics
 from proposals.models import Decision, Letter, Position, Proposal, Quote, ReportedAccount
 
@@ -144,11 +143,8 @@ class LetterFilter(DateRangeFilterSet):
         fields = ["author", "observer", "year", "publicity", "proposal", "q"]
 
     def search(self, queryset, name, value):
-        # The vector the letters archive searches, which proposals/migrations/0009 indexes.
-        vector = SearchVector("subject", weight="A", config="english") + SearchVector(
-            "summary", weight="B", config="english"
-        )
-        return text_search(queryset, ["subject", "summary"], value, vector=vector)
+        # The stored vector the letters archive searches (proposals/migrations/0013), indexed.
+        return text_search(queryset, ["subject", "summary"], value, vector=search.stored_vector())
 
 
 @extend_schema_view(
@@ -478,8 +474,7 @@ class DecisionViewSet(ApiModelViewSet):
     # Queries: page, parties concerned, positions (with holder and letter), their sources,
     # accounts, their named objectors, their sources, sources: 8 for any page size.
     queryset = (
-        Decision.objects.with_effective_date()
-        .annotate(date_key=Coalesce("effective_date", UNDATED))
+        Decision.objects.annotate(date_key=Coalesce("effective_date", UNDATED))
         .select_related("agenda_item", "proposal", "meeting")
         .prefetch_related(
             Prefetch(
@@ -591,7 +586,7 @@ class PositionViewSet(ApiModelViewSet):
     # Queries: page (decision, holder and letter joined), sources: 2 for any page size.
     queryset = (
         Position.objects.select_related("decision", "participant", "observer", "letter")
-        .annotate(effective_date=Coalesce("decision__date", "decision__meeting__start_date"))
+        .annotate(effective_date=F("decision__effective_date"))
         .prefetch_related(sources_prefetch())
     )
     serializer_class = PositionSerializer
@@ -627,7 +622,7 @@ class ObjectionSerializer(serializers.Serializer):
     letter = serializers.CharField(allow_null=True, help_text="Slug of the letter stating it.")
 
 
-EFFECTIVE_DATE = Coalesce("decision__date", "decision__meeting__start_date")
+EFFECTIVE_DATE = F("decision__effective_date")
 SUBJECT = Coalesce("agenda_item__title", "proposal__title", "title")
 
 # Columns of a page of objections; the decisions they are about come in a second query.
@@ -668,7 +663,7 @@ def with_date_key(queryset):
 PAGE_DECISIONS = PreparedQuery(
     lambda ids: (
         Decision.objects.filter(pk__in=ids)
-        .annotate(effective_date=Coalesce("date", "meeting__start_date"), subject=SUBJECT)
+        .annotate(subject=SUBJECT)
         .order_by()
         .values_list(
             "id",

@@ -19,7 +19,6 @@ import datetime
 from collections import defaultdict
 
 from django.db.models import Model, QuerySet
-from django.db.models.functions import Coalesce
 
 from meetings.models import Meeting
 from participants.models import Chairmanship, Observer, Participant, Person, Role, WorkingBody
@@ -284,22 +283,18 @@ def _motions_and_votes(meetings: QuerySet[Meeting], scoped: bool) -> tuple[list[
 
     vote_events = []
     links = _links(Decision, decisions if scoped else None)
-    for row in (
-        decisions.annotate(effective=Coalesce("date", "meeting__start_date"))
-        .order_by("effective", "id")
-        .values(
-            "id",
-            "slug",
-            "title",
-            "subject_kind",
-            "method",
-            "date",
-            "date_precision",
-            "meeting__slug",
-            "proposal__slug",
-            "outcome",
-            "explanation",
-        )
+    for row in decisions.order_by("effective_date", "id").values(
+        "id",
+        "slug",
+        "title",
+        "subject_kind",
+        "method",
+        "date",
+        "date_precision",
+        "meeting__slug",
+        "proposal__slug",
+        "outcome",
+        "explanation",
     ):
         session = f"meeting:{row['meeting__slug']}" if row["meeting__slug"] else None
         when = _date_time(row["date"], row["date_precision"])

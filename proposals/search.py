@@ -15,9 +15,15 @@ from __future__ import annotations
 import re
 import secrets
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import (
+    SearchHeadline,
+    SearchQuery,
+    SearchRank,
+    SearchVectorField,
+)
 from django.db import connection
 from django.db.models import F, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -41,16 +47,24 @@ def terms(query: str) -> list[str]:
     return [word for word in stripped if word and word.lower() != "or"][:10]
 
 
+def stored_vector() -> RawSQL:
+    """The letters' stored search vector (PostgreSQL only; migration 0013 generates it from
+    subject, weight A, and summary, weight B), so neither matching nor ranking rebuilds it.
+    Not a model field: SQLite has no such column. Always the letters table itself, unaliased."""
+    return RawSQL(
+        f'"{Letter._meta.db_table}"."search_vector"', [], output_field=SearchVectorField()
+    )
+
+
 def search_letters(queryset: QuerySet[Letter], query: str) -> QuerySet[Letter]:
     """Letters matching `query`, best first: ranked by SearchRank on PostgreSQL, newest first on
     SQLite, where every word must appear in the subject or the summary."""
     if full_text():
         search_query = SearchQuery(query, search_type="websearch", config=CONFIG)
-        vector = SearchVector("subject", weight="A", config=CONFIG) + SearchVector(
-            "summary", weight="B", config=CONFIG
-        )
         return (
-            queryset.annotate(search=vector, rank=SearchRank(vector, search_query))
+            # alias, not annotate: the vector is for matching and ranking, not for the page.
+            queryset.alias(search=stored_vector())
+            .annotate(rank=SearchRank(stored_vector(), search_query))
             .filter(search=search_query)
             .order_by("-rank", F("date").desc(nulls_last=True), "-pk")
         )

@@ -9,7 +9,7 @@ signals (the synthetic record) call `engine.recompute()` once at the end.
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
-from meetings.models import Attendance
+from meetings.models import Attendance, Meeting
 from participants.models import Participant, ParticipantStatus
 from proposals.consensus import engine
 from proposals.models import Decision, Position
@@ -26,6 +26,20 @@ def position_changed(sender, instance: Position, raw=False, **kwargs) -> None:
 def decision_saved(sender, instance: Decision, raw=False, **kwargs) -> None:
     if not raw:
         engine.recompute_decision(instance.pk)
+
+
+@receiver(post_save, sender=Meeting)
+def meeting_saved(sender, instance: Meeting, created: bool, **kwargs) -> None:
+    """A meeting's new first day is the effective date of its undated decisions.
+
+    Compared with the first day it was loaded with (Meeting.from_db), so the usual save, which
+    leaves the day alone, costs no query; an instance not loaded from the database is updated
+    to be safe. A queryset update() of start_date must call refresh_effective_dates() itself.
+    """
+    if created or instance.start_date == getattr(instance, "_loaded_start_date", None):
+        return
+    Decision.objects.filter(meeting=instance, date__isnull=True).refresh_effective_dates()
+    instance._loaded_start_date = instance.start_date
 
 
 @receiver(m2m_changed, sender=Decision.parties_concerned.through)

@@ -760,6 +760,8 @@ class _Generator:
                     meeting_id=None if meeting is None else self.meeting_ids[meeting],
                     method=method,
                     date=date,
+                    # bulk_create bypasses Decision.save(), which would set it.
+                    effective_date=effective,
                     positions_complete=complete,
                     reported_outcome=reported,
                 )

@@ -57,7 +57,7 @@ def selectors() -> dict[str, object]:
         .first()
     )
     participant = Participant.objects.get(code=busiest)
-    year = Decision.objects.with_effective_date().order_by("-effective_date").first()
+    year = Decision.objects.order_by("-effective_date").first()
     year = year.effective_date.year if year else None
     return {
         "objections, newest 50": lambda: statistics.newest_objections(50),

@@ -61,7 +61,11 @@ def facts_supported(source: Source) -> list[FactGroup]:
             .order_by("pk")
         )
         facts = list(queryset[: FACTS_SHOWN + 1])
-        total = len(facts) if len(facts) <= FACTS_SHOWN else queryset.count()
+        # Counted on the link table alone (one row per fact and source), by its index on the
+        # source: joining the facts too read 20,000 wide decision rows for the synthetic
+        # record's source (16 ms).
+        links = model._meta.get_field("sources").remote_field.through.objects
+        total = len(facts) if len(facts) <= FACTS_SHOWN else links.filter(source=source).count()
         if facts:
             groups.append(FactGroup(model, facts[:FACTS_SHOWN], total))
     quotes = list(source.quotes.select_related("letter").order_by("pk")[: FACTS_SHOWN + 1])

@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from django.db.models import (
     Count,
     Exists,
+    F,
     Func,
     IntegerField,
     OuterRef,
@@ -28,7 +29,7 @@ from django.db.models import (
     Subquery,
     TextField,
 )
-from django.db.models.functions import Cast, Coalesce
+from django.db.models.functions import Cast
 from django.dispatch import Signal
 
 from meetings.models import AgendaItem, Attendance, Meeting
@@ -60,7 +61,7 @@ def counted_positions(decisions: QuerySet[Decision]) -> QuerySet[Position]:
     )
     return (
         Position.objects.filter(decision__in=decisions, participant__isnull=False)
-        .annotate(effective_date=Coalesce("decision__date", "decision__meeting__start_date"))
+        .annotate(effective_date=F("decision__effective_date"))
         .filter(
             (attendance_recorded & attended)
             # With no effective date nobody's standing can be established, and the electorate
@@ -77,11 +78,7 @@ def counted_positions(decisions: QuerySet[Decision]) -> QuerySet[Position]:
 
 def tallies(decisions: QuerySet[Decision]) -> dict[int, rules.Tally]:
     """Build the tally of every decision in `decisions` with a fixed number of queries."""
-    rows = list(
-        decisions.with_effective_date().values(
-            "pk", "meeting_id", "effective_date", "positions_complete"
-        )
-    )
+    rows = list(decisions.values("pk", "meeting_id", "effective_date", "positions_complete"))
     if not rows:
         return {}
     scope = decisions.values("pk")
@@ -186,7 +183,6 @@ def _standing_counts(rows: list[dict]) -> dict[datetime.date, int]:
     )
     return dict(
         Decision.objects.filter(pk__in=one_per_day.values())
-        .with_effective_date()
         .annotate(n=Subquery(in_standing, output_field=IntegerField()))
         .values_list("effective_date", "n")
         .order_by()

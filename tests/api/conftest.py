@@ -170,7 +170,13 @@ def build_record(scale: int) -> dict:
 
     for index, meeting in enumerate(meetings):
         removed, kept = items[3 * index], items[3 * index + 1]
-        base = {"meeting": meeting, "method": Decision.Method.MEETING, "positions_complete": True}
+        base = {
+            "meeting": meeting,
+            "method": Decision.Method.MEETING,
+            "positions_complete": True,
+            # bulk_create bypasses Decision.save(), which would set it (a constraint checks).
+            "effective_date": meeting.start_date,
+        }
         decisions += [
             Decision(
                 slug=f"{meeting.slug}-remove",

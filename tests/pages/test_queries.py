@@ -37,8 +37,9 @@ BOUNDS = {
     "participant_list": 3,
     # The participant, its sources, statuses and their sources, chairmanships and their sources,
     # roles and their sources; meetings hosted or chaired and their sources; letters, their
-    # sources and a count; positions, their sources and a count; the veto record, its sources
-    # and a count; co-objectors per vetoed decision; totals; good standing today; co-objectors.
+    # sources and a count; the newest positions' ids, those positions, their sources and a
+    # count; the veto record's ids, those rows, their sources and a count; co-objectors per
+    # vetoed decision; totals; good standing today; co-objectors (names joined).
     "participant_detail": 23,
     "participant_vetoes": 23,
     # The observer, its sources, roles and their sources; letters, proposals, agenda items,
@@ -71,9 +72,10 @@ BOUNDS = {
     # The letter (signatory joined), its sources, authors, observer authors, quotes, proposals,
     # the proposals' sources, positions, the positions' sources.
     "letter_detail": 9,
-    # Years (meetings, letters), the count and the page of the UNION of events, then per kind
-    # present: meetings (host joined) and sources; agenda versions and sources; letters,
-    # authors, observer authors, sources; decisions and sources; undated letters counted.
+    # Years (meetings, letters), the count of events and the page of the UNION of each kind's
+    # newest events (one query each on PostgreSQL), then per kind present: meetings (host
+    # joined) and sources; agenda versions and sources; letters, authors, observer authors,
+    # sources; decisions and sources; undated letters counted.
     "timeline": 15,
     "charts": 0,
     # Participants' names; objections per participant and year, and their codes.

@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from proposals import search
-from proposals.models import Letter
+from proposals.models import Decision, Letter
 
 pytestmark = pytest.mark.django_db
 
@@ -87,3 +87,17 @@ def test_full_text_search_can_use_the_gin_index(record):
         cursor.execute("SET LOCAL enable_seqscan = off")
     plan = search.search_letters(Letter.objects.all(), "diamonds").explain()
     assert "letter_search_vector" in plan
+
+
+@postgresql_only
+def test_site_search_of_decisions_can_use_the_trigram_indexes(record):
+    from django.db import connection as conn
+
+    from proposals.views import _words_q
+
+    with conn.cursor() as cursor:
+        # As above: the real record is too small for the planner to prefer an index unasked.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    plan = Decision.objects.filter(_words_q(["title", "summary"], ["diamonds"])).explain()
+    assert "decision_title_trgm" in plan
+    assert "decision_summary_trgm" in plan

@@ -133,7 +133,7 @@ def test_decision_on_an_item_of_another_meeting_is_refused():
 def test_effective_date_falls_back_to_the_meeting_start():
     dated = DecisionFactory(date=datetime.date(2022, 5, 30))
     undated = DecisionFactory(date=None)
-    effective = dict(Decision.objects.with_effective_date().values_list("pk", "effective_date"))
+    effective = dict(Decision.objects.values_list("pk", "effective_date"))
     assert effective == {
         dated.pk: datetime.date(2022, 5, 30),
         undated.pk: undated.meeting.start_date,

@@ -147,7 +147,9 @@ def _proposals_with_newest_letters(limit: int, chunk: int = 500) -> set[int] | N
     latest took 12-18 ms on the synthetic record (7,300 links), this reads a few hundred."""
     links = (
         Letter.proposals.through.objects.filter(letter__date__isnull=False)
-        .order_by("-letter__date")
+        # The link's id breaks ties of day: without a total order, rows of one day could move
+        # between one chunk's query and the next's, and a proposal be skipped.
+        .order_by("-letter__date", "pk")
         .values_list("proposal_id", "letter__date")
     )
     seen: set[int] = set()

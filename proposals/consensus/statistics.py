@@ -22,6 +22,11 @@ BLOCKED = Decision.Outcome.BLOCKED
 OBJECTION = Position.Stance.OBJECTION
 
 
+# Newest first by each decision's effective date; decisions with none (no date, no meeting)
+# last, where PostgreSQL would otherwise put them first.
+NEWEST_DECISIONS_FIRST = (F("decision__effective_date").desc(nulls_last=True), "decision_id")
+
+
 def objections(
     *,
     participant: str | None = None,
@@ -44,7 +49,7 @@ def objections(
             effective_date=F("decision__effective_date"),
             blocked=Q(decision__outcome=BLOCKED),
         )
-        .order_by("-decision__meeting__start_date", "decision_id", "participant__code")
+        .order_by(*NEWEST_DECISIONS_FIRST, "participant__code")
     )
     if participant:
         queryset = queryset.filter(participant__code=participant)
@@ -109,11 +114,7 @@ def newest_vetoes(participant: Participant, limit: int) -> tuple[list[Position],
     vetoes = Position.objects.objections().filter(
         participant=participant, decision__outcome=BLOCKED
     )
-    ids = list(
-        vetoes.order_by("-decision__meeting__start_date", "decision_id").values_list(
-            "pk", flat=True
-        )[: limit + 1]
-    )
+    ids = list(vetoes.order_by(*NEWEST_DECISIONS_FIRST).values_list("pk", flat=True)[: limit + 1])
     total = len(ids) if len(ids) <= limit else vetoes.count()
     ids = ids[:limit]
     rows = objections().filter(pk__in=ids).prefetch_related("sources").in_bulk()

@@ -160,6 +160,11 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "kp_tracker.wsgi.application"
 
+# The positions' covering indexes (INCLUDE columns) speed PostgreSQL up; SQLite, the embedded
+# default, builds them without those columns, which changes nothing but speed, and says so at
+# every migrate.
+SILENCED_SYSTEM_CHECKS = ["models.W040"]
+
 # SQLite is the embedded default; production and the test suite set DATABASE_URL to PostgreSQL.
 # Persistent connections more than double throughput on PostgreSQL (see ../shared/RECIPES.md).
 DATABASES = {

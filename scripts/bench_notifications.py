@@ -49,7 +49,7 @@ from django.utils import timezone  # noqa: E402
 
 from notifications.models import Delivery, Event, Subscription, WebhookEndpoint  # noqa: E402
 from proposals.models import Letter  # noqa: E402
-from scripts import machine  # noqa: E402
+from scripts import machine, worker  # noqa: E402
 
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
 
@@ -86,17 +86,7 @@ def start_worker(log: Path, batch_size: int, record_every: int, backend: str) ->
     }
     handle = log.open("wb")
     process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("celery")),
-            "-A",
-            "kp_tracker",
-            "worker",
-            "--pool=solo",
-            "--without-mingle",
-            "--without-gossip",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
+        [*worker.COMMAND, "--loglevel=INFO"],
         cwd=ROOT,
         env=env,
         stdout=handle,

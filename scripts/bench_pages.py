@@ -52,7 +52,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext, override_settings  # noqa: E402
 from django.urls import include, path  # noqa: E402
 
-from scripts import machine  # noqa: E402
+from scripts import machine, worker  # noqa: E402
 
 FLOOR_TEMPLATE = engines["django"].from_string(
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>'
@@ -273,16 +273,7 @@ class CeleryWorker:
 
     def __init__(self) -> None:
         self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).parent / "celery"),
-                "-A",
-                "kp_tracker",
-                "worker",
-                "--pool=solo",
-                "--without-mingle",
-                "--without-gossip",
-                "--loglevel=WARNING",
-            ],
+            [*worker.COMMAND, "--loglevel=WARNING"],
             cwd=ROOT,
             env={**os.environ, "DJANGO_SETTINGS_MODULE": "kp_tracker.settings"},
             stdout=subprocess.DEVNULL,  # its banner; --markdown prints the table on stdout
@@ -350,7 +341,7 @@ def main() -> None:
     if not settings.CELERY_BROKER_URL.startswith("redis"):
         raise SystemExit("bench_pages: set REDIS_URL; the pages after a write need a worker.")
     cache.clear()  # pages kept by an earlier run, at an earlier version of the record
-    worker = CeleryWorker()
+    celery_worker = CeleryWorker()
     with override_settings(ROOT_URLCONF=__name__):
         fetch = GunicornFetcher() if args.gunicorn else TestClientFetcher()
         try:
@@ -380,7 +371,7 @@ def main() -> None:
                 )
         finally:
             fetch.close()
-            worker.close()
+            celery_worker.close()
     floor_median = statistics.median(floors)
     print(f"{'floor':26} {floor_median:7.2f} ms", file=sys.stderr)
     within = {

@@ -18,6 +18,7 @@ from proposals.models import Decision
 from tests.admin.formdata import admin_page_data
 from tests.api.conftest import EDITOR_GROUP, token_client
 from tests.factories import DecisionFactory, MeetingFactory, SourceFactory
+from tests.proposals.test_synthetic import TINY_ARGS
 
 pytestmark = pytest.mark.django_db
 
@@ -161,15 +162,6 @@ def test_the_record_loader_keeps_the_effective_date():
 
 
 def test_the_synthetic_record_sets_the_effective_date_around_bulk_create():
-    call_command(
-        "generate_synthetic_record",
-        "--meetings=3",
-        "--participants=12",
-        "--agenda-items=20",
-        "--decisions=40",
-        "--letters=30",
-        "--no-progress",
-        verbosity=0,
-    )
+    call_command("generate_synthetic_record", *TINY_ARGS, verbosity=0)
     assert Decision.objects.filter(effective_date__isnull=False).count() == 40
     assert stale_decisions() == []

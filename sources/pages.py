@@ -175,8 +175,13 @@ def record_changed() -> str:
     return token
 
 
-def _model_written(sender, raw=False, **kwargs) -> None:
-    if sender._meta.app_label in RECORD_APPS and sender is not RecordVersion:
+def _model_written(sender, action: str = "post", **kwargs) -> None:
+    if (
+        sender._meta.app_label in RECORD_APPS
+        and sender is not RecordVersion
+        and not action.startswith("pre_")  # m2m_changed: the post_ signal follows
+        and not hasattr(sender, "instance_type")  # a history row, beside the row it records
+    ):
         record_changed()
 
 

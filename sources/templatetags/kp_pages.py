@@ -95,6 +95,10 @@ def url_for(name: str, *args, urlconf=None, prefix=None) -> str:
     return "".join(url)
 
 
+# Where `{% href %}` keeps the URLconf and script prefix for the rest of a rendering.
+_WHERE = "kp_pages.href.where"
+
+
 @register.simple_tag(takes_context=True)
 def href(context, name: str, *args) -> str:
     """`{% url %}` for the links a page repeats hundreds of times: the pattern is reversed once
@@ -105,9 +109,6 @@ def href(context, name: str, *args) -> str:
     if where is None:
         where = context.render_context[_WHERE] = (get_urlconf(), get_script_prefix())
     return url_for(name, *args, urlconf=where[0], prefix=where[1])
-
-
-_WHERE = "kp_pages.href.where"
 
 
 @register.simple_tag

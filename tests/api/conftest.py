@@ -25,7 +25,8 @@ KASANE = "2022-intersessional-kasane"
 
 @pytest.fixture(autouse=True)
 def _unthrottled(settings):
-    """No throttling unless a test asks for it, and no throttle history between tests."""
+    """No throttling unless a test asks for it (tests/conftest.py empties the cache, and with it
+    the throttle history, around every test)."""
     settings.REST_FRAMEWORK = {
         **settings.REST_FRAMEWORK,
         "DEFAULT_THROTTLE_RATES": {"anon": None},
